@@ -1,0 +1,1 @@
+"""Fangfan (防返): the procedures that keep households from falling back into poverty."""
