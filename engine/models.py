@@ -9,7 +9,7 @@ deserializing a workflow.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     JSON,
@@ -25,6 +25,32 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """A moment in UTC, aware on the way out whatever the database keeps.
+
+    SQLite stores no offset; PostgreSQL does. Both give back aware UTC times, so
+    comparing a due time with the clock never mixes naive and aware values.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; Fangfan stores aware UTC times")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
 
 
 class Base(DeclarativeBase):
@@ -99,7 +125,7 @@ class ModelVersion(Base):
     sources: Mapped[dict] = mapped_column(JSON)
     #: The serialized spec (and subprocess specs), stored once for every instance.
     spec_json: Mapped[str] = mapped_column(Text)
-    deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     deployed_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -121,9 +147,9 @@ class Instance(Base):
     status: Mapped[str] = mapped_column(String(16), default="running")
     #: Comma-separated names of the open steps, for lists.
     current_step: Mapped[str] = mapped_column(String(255), default="")
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Optimistic lock: every command bumps it, a stale writer is refused.
     version: Mapped[int] = mapped_column(Integer, default=1)
     #: The SpiffWorkflow serialization without the spec (gzip of JSON).
@@ -146,8 +172,8 @@ class OpenTask(Base):
     role: Mapped[str] = mapped_column(String(32))
     division_code: Mapped[str] = mapped_column(String(12))
     form: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class WaitingTimer(Base):
@@ -160,7 +186,7 @@ class WaitingTimer(Base):
         Integer, ForeignKey("instances.id"), index=True
     )
     name: Mapped[str] = mapped_column(String(128))
-    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     #: The human task this timer watches (boundary timers), if any.
     watched_task_id: Mapped[str | None] = mapped_column(String(36))
 
@@ -176,7 +202,7 @@ class Event(Base):
 
     stream: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(32))

@@ -5,13 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null 2>&1; then
+# Chromium for the browser tests, and a CJK font so that its screenshots show Chinese.
+if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi wqy; then
   if [ "$(id -u)" = 0 ]; then
-    echo "setup: installing Debian's chromium (browser tests)"
+    echo "setup: installing Debian's chromium and fonts-wqy-microhei"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei \
+      >/dev/null
   else
-    echo "setup: chromium is missing; install it with 'sudo apt-get install chromium'" >&2
+    echo "setup: run 'sudo apt-get install chromium fonts-wqy-microhei' first" >&2
   fi
 fi
 

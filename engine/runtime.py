@@ -1,0 +1,399 @@
+"""Commands: start an instance, complete a task, fire due timers.
+
+Every command runs in one database transaction: read the instance, let
+SpiffWorkflow advance it, store the new state, rewrite the projections, append
+the history, commit. A failure anywhere rolls all of it back. Two officials
+completing one task: the instance's version column lets exactly one win.
+
+A workflow restored for one command is kept in memory afterwards, keyed by
+instance and version; the next command reuses it only when the stored version
+still matches, so the database stays the truth for every process.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from fangfan.roles import role_for_lane
+from fangfan.rules import within
+
+from . import clock, forms, history, projections
+from .errors import CommandError, Conflict, InvalidData, NotAllowed, NotFound
+from .history import SYSTEM, Actor, EventKind
+from .models import Household, Instance, OpenTask, WaitingTimer
+from fangfan.procedures import Procedure, procedure_for
+from .serialization import dump_state, load_state, new_workflow
+from .specs import ModelCache
+
+log = logging.getLogger("fangfan.engine")
+
+clock.install_timer_seam()
+
+
+@dataclass(frozen=True)
+class Official:
+    """The user a command acts for."""
+
+    username: str
+    role: str
+    division_code: str
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.username, self.role)
+
+
+@dataclass
+class _Step:
+    """What one command did, gathered for history and the log."""
+
+    events: list[tuple[EventKind, str | None, dict]] = field(default_factory=list)
+
+
+class LiveWorkflows:
+    """Restored workflows by instance id, each valid for one stored version."""
+
+    def __init__(self, size: int = 512):
+        self._items: OrderedDict[int, tuple[int, BpmnWorkflow]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def take(self, instance_id: int, version: int) -> BpmnWorkflow | None:
+        """The cached workflow for exactly this version, removed from the cache.
+
+        Taking it out means a command that fails half-way cannot leave a
+        half-advanced workflow behind for the next one.
+        """
+        with self._lock:
+            entry = self._items.pop(instance_id, None)
+        if entry is None or entry[0] != version:
+            return None
+        return entry[1]
+
+    def put(self, instance_id: int, version: int, workflow: BpmnWorkflow) -> None:
+        with self._lock:
+            self._items[instance_id] = (version, workflow)
+            self._items.move_to_end(instance_id)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+class Engine:
+    def __init__(self, session_factory: sessionmaker, models: ModelCache | None = None,
+                 cache_size: int = 512):
+        self.sessions = session_factory
+        self.models = models or ModelCache()
+        self.live = LiveWorkflows(cache_size)
+
+    # -- commands -------------------------------------------------------------
+
+    def start(self, process_id: str, household: int | dict, data: dict,
+              official: Official) -> int:
+        """Start ``process_id`` for a household; returns the new instance id.
+
+        ``household`` is a household's id, or the columns of a household to
+        register in the same transaction, so a refused start leaves no orphan.
+        """
+        try:
+            return self._start(process_id, household, data, official)
+        except IntegrityError:
+            raise Conflict("a concurrent command registered the same household",
+                           "该农户刚被他人登记，请从已有农户中选择后重试") from None
+
+    def _start(self, process_id: str, household: int | dict, data: dict,
+               official: Official) -> int:
+        started = time.perf_counter()
+        procedure = procedure_for(process_id)
+        with self.sessions.begin() as session:
+            now = clock.now(session)
+            household = self._household(session, household)
+            if not within(household.division_code, official.division_code):
+                raise NotAllowed("household outside the official's division",
+                                 "该农户不在您的辖区内")
+            procedure.check_start(session, household, official, data)
+
+            model_hash = procedure.deployed_hash(session)
+            spec, subprocess_specs = self.models.specs(session, model_hash)
+            start_data = procedure.start_data(session, household, data, now)
+
+            workflow = new_workflow(spec, subprocess_specs)
+            workflow.data.update(copy.deepcopy(start_data))
+            workflow.task_tree.data.update(copy.deepcopy(start_data))
+
+            instance = Instance(process_id=process_id, model_hash=model_hash,
+                                household_id=household.id,
+                                division_code=household.division_code,
+                                started_at=now, updated_at=now, version=0,
+                                state=b"")
+            session.add(instance)
+            session.flush()
+
+            step = _Step([(EventKind.STARTED, None,
+                           {"model": model_hash, "process": process_id,
+                            "data": start_data})])
+            with clock.frozen_at(now):
+                self._run_engine(workflow, step)
+            procedure.on_start(household, now)
+            version = self._store(session, instance, workflow, household, procedure,
+                                  step, now, official.actor)
+
+        self.live.put(instance.id, version, workflow)
+        self._log("start", instance.id, household.id, official.username, started)
+        return instance.id
+
+    def complete_task(self, task_id: str, data: dict, official: Official) -> int:
+        """Complete a ready human task with its form data; returns the instance id."""
+        started = time.perf_counter()
+        with self.sessions.begin() as session:
+            now = clock.now(session)
+            open_task = session.get(OpenTask, task_id)
+            if open_task is None:
+                raise Conflict("task is not open (done by someone else, or gone)",
+                               "该任务已办理或已不存在，请刷新待办列表")
+            self._authorize(open_task, official)
+
+            errors = forms.validate(open_task.form, data)
+            if errors:
+                raise InvalidData(errors)
+
+            instance = session.get(Instance, open_task.instance_id)
+            household = session.get(Household, instance.household_id)
+            procedure = procedure_for(instance.process_id)
+            workflow = self._restore(session, instance)
+            task = workflow.get_task_from_id(_uuid(task_id))
+            if task is None or task.state != TaskState.READY:
+                raise Conflict("task is no longer ready", "该任务已不在办理状态")
+
+            problems = procedure.check_task(task.task_spec.bpmn_id, data, workflow.data,
+                                            task.data)
+            if problems:
+                raise InvalidData(problems)
+
+            submitted = copy.deepcopy(data)
+            step = _Step([(EventKind.TASK_COMPLETED, task.task_spec.bpmn_id,
+                           {"title": task.task_spec.bpmn_name, "form": open_task.form,
+                            "data": submitted})])
+            with clock.frozen_at(now):
+                task.set_data(**copy.deepcopy(submitted))
+                self._run(task)
+                self._run_engine(workflow, step)
+            procedure.on_task_completed(household, task.task_spec.bpmn_id, submitted,
+                                        workflow, now)
+            version = self._store(session, instance, workflow, household, procedure,
+                                  step, now, official.actor)
+
+        self.live.put(instance.id, version, workflow)
+        self._log("complete", instance.id, instance.household_id, official.username,
+                  started, task=open_task.task_name)
+        return instance.id
+
+    def fire_due_timers(self, limit: int = 100) -> int:
+        """Fire every timer that is due, one instance per transaction.
+
+        Returns how many instances advanced. Rows are claimed with
+        ``SKIP LOCKED`` where the database has it, so several schedulers can
+        sweep at once without firing a timer twice.
+        """
+        with self.sessions() as session:
+            now = clock.now(session)
+            due = list(session.scalars(
+                select(WaitingTimer.instance_id)
+                .where(WaitingTimer.due_at <= now)
+                .order_by(WaitingTimer.due_at)
+                .limit(limit)
+            ).unique())
+
+        fired = 0
+        for instance_id in dict.fromkeys(due):
+            if self.fire_timers(instance_id):
+                fired += 1
+        return fired
+
+    def fire_timers(self, instance_id: int) -> bool:
+        """Fire the due timers of one instance; False when another process did."""
+        started = time.perf_counter()
+        with self.sessions.begin() as session:
+            now = clock.now(session)
+            claimed = session.scalars(
+                select(WaitingTimer.task_id)
+                .where(WaitingTimer.instance_id == instance_id,
+                       WaitingTimer.due_at <= now)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if not claimed:
+                return False
+
+            instance = session.get(Instance, instance_id)
+            household = session.get(Household, instance.household_id)
+            procedure = procedure_for(instance.process_id)
+            workflow = self._restore(session, instance)
+
+            step = _Step()
+            with clock.frozen_at(now):
+                workflow.refresh_timers()
+                self._run_engine(workflow, step)
+            procedure.on_engine_steps(household, workflow, now)
+            version = self._store(session, instance, workflow, household, procedure,
+                                  step, now, SYSTEM)
+
+        self.live.put(instance_id, version, workflow)
+        self._log("timer", instance_id, instance.household_id, "system", started)
+        return True
+
+    # -- the parts of a command ----------------------------------------------
+
+    def _household(self, session: Session, household: int | dict) -> Household:
+        if isinstance(household, dict):
+            duplicate = session.scalar(select(Household.id).where(
+                Household.head_id_number == household["head_id_number"]))
+            if duplicate is not None:
+                raise InvalidData([forms.FieldError(
+                    "head_id_number", "该身份证号已登记为户主，请从已有农户中选择")])
+            registered = Household(**household)
+            session.add(registered)
+            session.flush()
+            return registered
+
+        found = session.get(Household, household, with_for_update=True)
+        if found is None:
+            raise NotFound("household not found", "未找到该农户")
+        return found
+
+    def _authorize(self, open_task: OpenTask, official: Official) -> None:
+        if open_task.role != official.role:
+            raise NotAllowed("task belongs to another role",
+                             "此任务不属于您的岗位")
+        if not within(open_task.division_code, official.division_code):
+            raise NotAllowed("task outside the official's division",
+                             "此任务不在您的辖区内")
+
+    def _restore(self, session: Session, instance: Instance) -> BpmnWorkflow:
+        workflow = self.live.take(instance.id, instance.version)
+        if workflow is None:
+            spec, subprocess_specs = self.models.specs(session, instance.model_hash)
+            workflow = load_state(instance.state, spec, subprocess_specs)
+        return workflow
+
+    def _run(self, task) -> None:
+        try:
+            task.run()
+        except SpiffWorkflowException as error:
+            raise CommandError(f"the model failed at {task.task_spec.bpmn_id}: {error}",
+                               "流程模型执行出错，请联系流程管理员") from error
+
+    def _run_engine(self, workflow: BpmnWorkflow, step: _Step) -> None:
+        """Run the engine's own tasks, noting the ones history should show."""
+
+        def noted(task):
+            spec = task.task_spec
+            definition = getattr(spec, "event_definition", None)
+            if isinstance(definition, TimerEventDefinition):
+                step.events.append((EventKind.TIMER_FIRED, spec.bpmn_id,
+                                    {"title": spec.bpmn_name or definition.name,
+                                     "due": task._get_internal_data("event_value")}))
+            elif hasattr(spec, "dmnEngine"):
+                outputs = [o.name for o in spec.dmnEngine.decision_table.outputs]
+                step.events.append((EventKind.DECISION, spec.bpmn_id,
+                                    {"title": spec.bpmn_name,
+                                     "result": {k: task.data.get(k) for k in outputs}}))
+            elif getattr(spec, "script", None):
+                before = task.parent.data if task.parent is not None else {}
+                changed = {k: v for k, v in task.data.items() if before.get(k) != v}
+                step.events.append((EventKind.COMPUTED, spec.bpmn_id,
+                                    {"title": spec.bpmn_name, "result": changed}))
+
+        try:
+            workflow.do_engine_steps(did_complete_task=noted)
+        except SpiffWorkflowException as error:
+            raise CommandError(f"the model failed: {error}",
+                               "流程模型执行出错，请联系流程管理员") from error
+
+        if workflow.completed:
+            step.events.append((EventKind.COMPLETED, None,
+                                {"end": _end_event_name(workflow)}))
+
+    def _store(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
+               household: Household, procedure: Procedure, step: _Step, now: datetime,
+               actor: Actor) -> int:
+        """Write state, projections and history; refuse a stale version.
+
+        Returns the new version, under which the caller caches the workflow
+        once the transaction has committed.
+        """
+        version = instance.version
+        state = dump_state(workflow)
+        status = "completed" if workflow.completed else "running"
+        tasks = projections.open_tasks(workflow, instance, household, now)
+        timers = projections.waiting_timers(workflow, instance)
+        current = "、".join(t.title for t in tasks) or ("已办结" if workflow.completed
+                                                        else "等待中")
+
+        result = session.execute(
+            update(Instance)
+            .where(Instance.id == instance.id, Instance.version == version)
+            .values(state=state, version=version + 1, status=status,
+                    current_step=current[:255], updated_at=now,
+                    completed_at=now if workflow.completed else None)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            raise Conflict("instance changed meanwhile", "该案件刚被他人处理，请刷新后重试")
+
+        projections.replace_open_tasks(session, instance.id, tasks)
+        session.execute(delete(WaitingTimer).where(WaitingTimer.instance_id == instance.id))
+        session.add_all(timers)
+
+        last = history.last_link(session, instance.id)
+        for kind, task_name, data in step.events:
+            last = history.append(session, instance.id, now, actor, kind, data,
+                                  task_name=task_name, last=last)
+            actor = SYSTEM if kind == EventKind.TASK_COMPLETED else actor
+
+        session.flush()
+        return version + 1
+
+    def _log(self, command: str, instance_id: int, household_id: int, actor: str,
+             started: float, task: str | None = None) -> None:
+        log.info("%s instance=%s household=%s actor=%s%s %.1fms", command, instance_id,
+                 household_id, actor, f" task={task}" if task else "",
+                 (time.perf_counter() - started) * 1000)
+
+
+def _uuid(task_id: str):
+    from uuid import UUID
+
+    try:
+        return UUID(task_id)
+    except ValueError:
+        raise NotFound("no such task", "未找到该任务") from None
+
+
+def _end_event_name(workflow: BpmnWorkflow) -> str | None:
+    ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
+            if type(t.task_spec).__name__ == "EndEvent"]
+    return ends[-1].task_spec.bpmn_name if ends else None
+
+
+def is_human_task(task) -> bool:
+    return isinstance(task.task_spec, UserTaskMixin)
+
+
+def role_of(task) -> str | None:
+    role = role_for_lane(task.task_spec.lane)
+    return role.code if role else None

@@ -1,0 +1,111 @@
+"""One Fangfan installation: its database, its engine, and the set-up steps.
+
+The CLI, the web app, the scheduler, the tests and the benchmark all build on
+this, so each of them starts the system the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
+
+from engine import clock, history, specs
+from engine.db import create_db_engine, database_url, session_factory, upgrade
+from engine.history import SYSTEM, EventKind
+from engine.models import Division, MonitoringLine, User
+from engine.runtime import Engine
+from fangfan.divisions import load_divisions
+from fangfan.procedures import all_process_ids
+from fangfan.roles import BY_CODE
+from fangfan.rules import division_level
+
+log = logging.getLogger("fangfan")
+
+
+class SetupError(ValueError):
+    pass
+
+
+class Fangfan:
+    def __init__(self, url: str | None = None):
+        self.url = url or database_url()
+        self.db = create_db_engine(self.url)
+        self.sessions = session_factory(self.db)
+        self.engine = Engine(self.sessions)
+
+    def init(self, simulated_clock: bool = False, progress: bool = True) -> None:
+        """Create or upgrade the schema, load divisions, fix the clock, deploy models."""
+        upgrade(self.url)
+        with self.sessions.begin() as session:
+            clock.choose_mode(session, simulated_clock)
+            load_divisions(session, progress=progress)
+        self.deploy_models()
+
+    def deploy_models(self, by: str = "system") -> list[tuple[str, str, bool]]:
+        """Deploy every procedure's model from ``processes/``; unchanged ones stay."""
+        deployed = []
+        for process_id in all_process_ids():
+            model = specs.parse(process_id, specs.read_sources(process_id))
+            with self.sessions.begin() as session:
+                now = clock.now(session)
+                version, new = specs.deploy(session, model, self.engine.models, now, by)
+                if new:
+                    history.append(session, history.SYSTEM_STREAM, now, SYSTEM,
+                                   EventKind.MODEL_DEPLOYED,
+                                   {"process": process_id, "hash": version.content_hash},
+                                   task_name=process_id)
+            deployed.append((process_id, model.content_hash, new))
+        return deployed
+
+    def add_user(self, username: str, password: str, display_name: str, role: str,
+                 division_code: str) -> User:
+        if role not in BY_CODE:
+            raise SetupError(f"unknown role {role!r}; known: {', '.join(BY_CODE)}")
+        if len(password) < 8:
+            raise SetupError("password must have at least 8 characters")
+
+        with self.sessions.begin() as session:
+            if session.get(Division, division_code) is None:
+                raise SetupError(f"unknown division code {division_code!r}")
+            if division_level(division_code) != BY_CODE[role].level:
+                raise SetupError(
+                    f"role {role} works at level {BY_CODE[role].level}, "
+                    f"but {division_code} is level {division_level(division_code)}")
+            if session.scalar(select(User).where(User.username == username)):
+                raise SetupError(f"user {username!r} exists already")
+
+            user = User(username=username, password_hash=generate_password_hash(password),
+                        display_name=display_name, role=role,
+                        division_code=division_code)
+            session.add(user)
+        return user
+
+    def set_monitoring_line(self, year: int, amount_fen: int) -> None:
+        """The province's line for a year (guide Q10), in fen per person per year."""
+        if not 2000 <= year <= 2100:
+            raise SetupError(f"year {year} is out of range")
+        if amount_fen <= 0:
+            raise SetupError("the monitoring line must be positive")
+
+        with self.sessions.begin() as session:
+            line = session.get(MonitoringLine, year)
+            if line is None:
+                session.add(MonitoringLine(year=year, amount_fen=amount_fen))
+            else:
+                line.amount_fen = amount_fen
+
+    def advance_clock(self, days: float, official) -> tuple:
+        """Move the simulated clock and record the move in the system history."""
+        with self.sessions.begin() as session:
+            before, after = clock.advance(session, days=days)
+            history.append(session, history.SYSTEM_STREAM, after, official.actor,
+                           EventKind.CLOCK_ADVANCED,
+                           {"from": before.isoformat(), "to": after.isoformat(),
+                            "days": days})
+        return before, after
+
+    def user_count(self) -> int:
+        with self.sessions() as session:
+            return session.scalar(select(func.count()).select_from(User)) or 0

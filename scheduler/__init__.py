@@ -1,0 +1,1 @@
+"""APScheduler jobs: fire due BPMN timers on the one clock."""

@@ -1,0 +1,87 @@
+"""The steps of an identification, as the officials fill them in (guide Q33).
+
+Shared by the HTTP tests and the browser test so both speak of the same case.
+"""
+
+from __future__ import annotations
+
+from fangfan.demo_data import VILLAGE_CODE
+
+from .desk import Desk, case_id
+
+#: The simulated demo year's monitoring line is 8,000 yuan per person (2026).
+BELOW_LINE_WAGES = "5000"  # yuan for the whole household of two: 2,500 each
+ABOVE_LINE_WAGES = "40000"  # 20,000 each
+
+
+def report_new_household(town: Desk, id_number: str, lifted_out: bool = False,
+                         name: str = "测试户主") -> int:
+    """The town official records a risk clue about a household new to the system."""
+    fields = {
+        "household_id": "new",
+        "head_name": name,
+        "head_id_number": id_number,
+        "phone": "13912345678",
+        "division_code": VILLAGE_CODE,
+        "source": "screening",
+        "description": "户主突发重病，住院费用较高",
+    }
+    if lifted_out:
+        fields["lifted_out"] = "on"
+    response = town.report_clue(fields)
+    assert response.status_code == 302, response.text
+    return case_id(response)
+
+
+def home_verification(head_id: str, spouse_id: str, wages: str = BELOW_LINE_WAGES,
+                      risks=("illness",), severe_hardship: bool = False,
+                      self_reliant: bool = False, already_cross_checked: bool = False,
+                      **overrides) -> list[tuple[str, str]]:
+    fields = {
+        "members.0.name": "测试户主", "members.0.id_number": head_id,
+        "members.0.relation": "head", "members.0.residence_type": "rural",
+        "members.0.labour_capacity": "weak", "members.0.safety_net": "none",
+        "members.1.name": "测试配偶", "members.1.id_number": spouse_id,
+        "members.1.relation": "spouse", "members.1.residence_type": "rural",
+        "members.1.labour_capacity": "full", "members.1.safety_net": "none",
+        "income.wages_fen": wages, "income.business_fen": "0",
+        "income.transfer_fen": "1200.50", "income.property_fen": "0",
+        "income.business_costs_fen": "0",
+        "insurance_payouts_fen": "0",
+        "out_of_pocket.medical_fen": "18000", "out_of_pocket.schooling_fen": "0",
+        "out_of_pocket.disaster_fen": "0",
+        "guarantees.education": "on", "guarantees.medical": "on",
+        "guarantees.housing": "on", "guarantees.drinking_water": "on",
+        "consent": "on", "verified_on": "2026-12-04",
+    }
+    if severe_hardship:
+        fields["severe_hardship"] = "on"
+    if self_reliant:
+        fields["self_reliant"] = "on"
+    if already_cross_checked:
+        fields["already_cross_checked"] = "on"
+    fields.update(overrides)
+    pairs = [(k, v) for k, v in fields.items() if v is not None]
+    pairs += [("risk_types", risk) for risk in risks]
+    return pairs
+
+
+DEMOCRATIC_REVIEW = {
+    "review_meeting": "representatives_meeting", "review_held_on": "2026-12-05",
+    "review_result": "agree", "review_votes_for": "21", "review_votes_against": "2",
+}
+
+TOWN_APPROVES = {"town_decision": "approve"}
+
+CROSS_CHECK = {
+    "cross_check_departments": "civil_affairs", "cross_check_findings": "未发现异常",
+}
+
+SYSTEM_ENTRY = {"announcement_no": "沂南乡振〔2026〕12号", "entered_on": "2026-12-20"}
+
+
+def approve(category: str, reason: str | None = None) -> dict:
+    fields = {"approval_decision": "approve", "approved_category": category}
+    if reason:
+        fields["override_reason"] = reason
+    return fields

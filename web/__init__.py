@@ -1,0 +1,63 @@
+"""The officials' workbench: a Flask app over one Fangfan installation."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, render_template
+
+from engine.clock import CHINA
+from fangfan.household_states import STATES
+from fangfan.roles import BY_CODE
+from fangfan.rules import CATEGORIES, mask_id_number, mask_phone, yuan
+
+
+def create_app(fangfan, secret_key: str | None = None, testing: bool = False) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=secret_key or os.environ.get("FANGFAN_SECRET_KEY") or _secret_file(),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        TESTING=testing,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+    )
+    app.extensions["fangfan"] = fangfan
+
+    from . import auth, cases, clock_pages, inbox, tasks
+
+    for module in (auth, inbox, tasks, cases, clock_pages):
+        app.register_blueprint(module.blueprint)
+    auth.install(app)
+
+    app.jinja_env.filters.update(
+        yuan=yuan,
+        mask_id=mask_id_number,
+        mask_phone=mask_phone,
+        local=lambda moment: moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+        if moment else "",
+    )
+    app.jinja_env.globals.update(CATEGORIES=CATEGORIES, STATES=STATES, ROLES=BY_CODE)
+
+    @app.errorhandler(404)
+    def not_found(_error):
+        return render_template("message.html", title="未找到",
+                               message="您要找的页面或案件不存在。"), 404
+
+    @app.errorhandler(413)
+    def too_large(_error):
+        return render_template("message.html", title="提交内容过大",
+                               message="提交的内容超过 1 MB，请精简后重试。"), 413
+
+    return app
+
+
+def _secret_file() -> str:
+    """A per-installation secret kept beside the default database."""
+    path = Path(__file__).resolve().parent.parent / "instance" / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,148 @@
+"""Case pages and the risk-clue intake that opens a case."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import select
+
+from engine import clock, history
+from engine.clock import local_date
+from engine.errors import CommandError, InvalidData
+from engine.models import Household, Instance, ModelVersion, OpenTask, WaitingTimer
+from fangfan.divisions import full_name
+from fangfan.procedures.identification import CLUE_SOURCES
+from fangfan.roles import CLUE_TAKERS
+from fangfan.rules import id_number_problem, within
+
+from . import queries
+from .auth import current_official, fangfan, login_required
+from .facts import case_facts, timeline
+from .inbox import WARNING_LEAD
+
+blueprint = Blueprint("cases", __name__)
+
+#: Roles that see ID numbers and phones in full (guide Q38): those who visit.
+FULL_VIEW_ROLES = frozenset({"village_cadre", "town_official", "county_bureau"})
+
+
+@blueprint.route("/cases/<int:instance_id>")
+@login_required
+def show(instance_id: int):
+    with fangfan().sessions() as session:
+        instance = session.get(Instance, instance_id)
+        if instance is None:
+            abort(404)
+        if not within(instance.division_code, g.user.division_code):
+            return render_template("message.html", title="无权查看",
+                                   message="该案件不在您的辖区内。"), 403
+
+        household = session.get(Household, instance.household_id)
+        events = history.events_of(session, instance.id)
+        tasks = list(session.scalars(
+            select(OpenTask).where(OpenTask.instance_id == instance.id)))
+        timers = list(session.scalars(
+            select(WaitingTimer).where(WaitingTimer.instance_id == instance.id)
+            .order_by(WaitingTimer.due_at)))
+        place = full_name(session, household.division_code, " / ")
+        now = clock.now(session)
+
+    return render_template(
+        "case.html", instance=instance, household=household, place=place,
+        tasks=tasks, timers=timers, now=now, facts=case_facts(events),
+        timeline=timeline(events), chain_breaks=history.verify_chain(events),
+        full_view=g.user.role in FULL_VIEW_ROLES,
+        done_steps=sorted({e.task_name for e in events if e.task_name}),
+        warning_lead=WARNING_LEAD,
+    )
+
+
+@blueprint.route("/cases/<int:instance_id>/diagram.bpmn")
+@login_required
+def diagram(instance_id: int):
+    """The BPMN of the model version this case runs on, for the bpmn-js viewer."""
+    with fangfan().sessions() as session:
+        instance = session.get(Instance, instance_id)
+        if instance is None or not within(instance.division_code, g.user.division_code):
+            abort(404)
+        version = session.get(ModelVersion, instance.model_hash)
+    bpmn = version.sources.get(f"{instance.process_id}.bpmn", "")
+    return bpmn, 200, {"Content-Type": "application/xml; charset=utf-8"}
+
+
+@blueprint.route("/clues/new", methods=["GET", "POST"])
+@login_required
+def new_clue():
+    """A risk clue (guide Q34) about a known or newly registered household."""
+    if g.user.role not in CLUE_TAKERS:
+        return render_template("message.html", title="无权登记",
+                               message="只有村级、镇级和县级乡村振兴部门可以登记风险线索。"), 403
+
+    errors, status = {}, 200
+    if request.method == "POST":
+        try:
+            instance_id = fangfan().engine.start(
+                "identification", _household_for_clue(request.form),
+                {"clue": {"source": request.form.get("source"),
+                          "description": request.form.get("description", ""),
+                          "date": request.form.get("date") or None}},
+                current_official())
+        except InvalidData as error:
+            errors, status = {e.path: e.message for e in error.errors}, 400
+        except CommandError as error:
+            errors, status = {"": error.message_zh}, 409
+        else:
+            flash("风险线索已登记，识别认定流程已发起。")
+            return redirect(url_for("cases.show", instance_id=instance_id))
+
+    with fangfan().sessions() as session:
+        households = queries.households(session, g.user.division_code)
+        villages = queries.villages(session, g.user.division_code)
+        today = local_date(clock.now(session)).isoformat()
+    return render_template("clue.html", households=households, villages=villages,
+                           sources=CLUE_SOURCES, errors=errors, form=request.form,
+                           today=today), status
+
+
+def _household_for_clue(form) -> int | dict:
+    """The chosen household, or a new one registered from the form's fields."""
+    chosen = form.get("household_id", "")
+    if chosen and chosen != "new":
+        if not chosen.isdigit():
+            raise InvalidData([_error("household_id", "请选择农户")])
+        return int(chosen)
+
+    errors = []
+    head_name = form.get("head_name", "").strip()
+    id_number = form.get("head_id_number", "").strip().upper()
+    phone = form.get("phone", "").strip()
+    division_code = form.get("division_code", "")
+    if not head_name:
+        errors.append(_error("head_name", "请填写户主姓名"))
+    problem = id_number_problem(id_number)
+    if problem:
+        errors.append(_error("head_id_number", problem))
+    if phone and not (phone.isdigit() and len(phone) == 11):
+        errors.append(_error("phone", "联系电话应为11位数字"))
+    if not within(division_code or "x" * 12, g.user.division_code) or len(division_code) != 12:
+        errors.append(_error("division_code", "请选择您辖区内的村"))
+    if errors:
+        raise InvalidData(errors)
+
+    return {"division_code": division_code, "head_name": head_name,
+            "head_id_number": id_number, "phone": phone or None,
+            "lifted_out": form.get("lifted_out") == "on", "members": []}
+
+
+def _error(path: str, message: str):
+    from engine.forms import FieldError
+
+    return FieldError(path, message)

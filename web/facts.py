@@ -1,0 +1,62 @@
+"""What a page says about a case, read from its history rather than the engine.
+
+The history holds what was submitted and what the models computed, each with
+its time and actor; pages read it instead of restoring the workflow.
+"""
+
+from __future__ import annotations
+
+from engine import forms
+from engine.history import EventKind
+from fangfan.procedures.identification import CLUE_SOURCES
+from fangfan.rules import CATEGORIES, NOT_IDENTIFIED
+
+from . import formfields
+
+KIND_LABELS = {
+    EventKind.STARTED: "发起",
+    EventKind.TASK_COMPLETED: "办理",
+    EventKind.TIMER_FIRED: "期限到达",
+    EventKind.DECISION: "规则判定",
+    EventKind.COMPUTED: "系统计算",
+    EventKind.COMPLETED: "办结",
+    EventKind.CANCELLED: "撤销",
+}
+
+CATEGORY_OPTIONS = {**CATEGORIES, NOT_IDENTIFIED: "不建议纳入"}
+
+
+def case_facts(events) -> dict:
+    """The figures a reviewer needs: clue, line, income per capita, proposal."""
+    facts: dict = {}
+    for event in events:
+        if event.kind == EventKind.STARTED:
+            data = event.data.get("data", {})
+            facts["clue"] = data.get("clue", {})
+            facts["clue_source"] = CLUE_SOURCES.get(facts["clue"].get("source"), "")
+            facts["monitoring_line_fen"] = data.get("monitoring_line_fen")
+        elif event.kind in (EventKind.COMPUTED, EventKind.DECISION):
+            facts.update(event.data.get("result", {}))
+    if "proposed_category" in facts:
+        facts["proposed_label"] = CATEGORY_OPTIONS.get(facts["proposed_category"], "")
+    return facts
+
+
+def timeline(events) -> list[dict]:
+    """Each event as the case page shows it, submitted forms with their labels."""
+    rows = []
+    for event in events:
+        fields = []
+        if event.kind == EventKind.TASK_COMPLETED and event.data.get("form"):
+            try:
+                schema = forms.load_form(event.data["form"])
+                fields = formfields.build(schema, event.data.get("data", {}))
+            except (OSError, ValueError):
+                fields = []
+        rows.append({
+            "event": event,
+            "label": KIND_LABELS.get(event.kind, event.kind),
+            "title": event.data.get("title") or event.task_name or "",
+            "fields": fields,
+        })
+    return rows

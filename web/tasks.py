@@ -1,0 +1,74 @@
+"""A task page: the case at a glance, the step's form, and its submission."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+
+from engine import clock, forms, history
+from engine.errors import Conflict, InvalidData, NotAllowed, NotFound
+from engine.models import Household, Instance, OpenTask
+from fangfan.divisions import full_name
+from fangfan.rules import within
+
+from . import formfields
+from .auth import current_official, fangfan, login_required
+from .facts import case_facts
+from .inbox import WARNING_LEAD
+
+blueprint = Blueprint("tasks", __name__)
+
+
+def _load(task_id: str):
+    with fangfan().sessions() as session:
+        open_task = session.get(OpenTask, task_id)
+        if open_task is None:
+            return None
+        instance = session.get(Instance, open_task.instance_id)
+        household = session.get(Household, open_task.household_id)
+        events = history.events_of(session, instance.id)
+        place = full_name(session, household.division_code, " / ")
+        now = clock.now(session)
+    return open_task, instance, household, events, place, now
+
+
+def _refusal(open_task: OpenTask) -> str | None:
+    if open_task.role != g.user.role:
+        return "此任务不属于您的岗位。"
+    if not within(open_task.division_code, g.user.division_code):
+        return "此任务不在您的辖区内。"
+    return None
+
+
+@blueprint.route("/tasks/<task_id>", methods=["GET", "POST"])
+@login_required
+def show(task_id: str):
+    loaded = _load(task_id)
+    if loaded is None:
+        return render_template("message.html", title="任务已办理",
+                               message="该任务已办理或已不存在，请返回待办列表刷新。"), 404
+    open_task, instance, household, events, place, now = loaded
+    refusal = _refusal(open_task)
+    if refusal:
+        return render_template("message.html", title="无权办理", message=refusal), 403
+
+    schema = forms.load_form(open_task.form)
+    data, errors, status = None, {}, 200
+    if request.method == "POST":
+        data = formfields.parse(schema, request.form)
+        try:
+            fangfan().engine.complete_task(task_id, data, current_official())
+        except InvalidData as error:
+            errors = {e.path: e.message for e in error.errors}
+            status = 400
+        except (Conflict, NotAllowed, NotFound) as error:
+            return render_template("message.html", title="未能提交",
+                                   message=error.message_zh), 409
+        else:
+            flash(f"已提交：{open_task.title}")
+            return redirect(url_for("cases.show", instance_id=instance.id))
+
+    fields = formfields.build(schema, data, errors)
+    return render_template("task.html", task=open_task, instance=instance,
+                           household=household, place=place, schema=schema,
+                           fields=fields, errors=errors, now=now,
+                           facts=case_facts(events), warning_lead=WARNING_LEAD), status
