@@ -66,6 +66,16 @@ def home_verification(head_id: str, spouse_id: str, wages: str = BELOW_LINE_WAGE
     return pairs
 
 
+def parsed_home_verification(ids) -> dict:
+    """The same form as posted, parsed as the workbench parses it."""
+    from werkzeug.datastructures import MultiDict
+
+    from engine.forms import load_form
+    from web.formfields import parse
+
+    return parse(load_form("home_verification.json"), MultiDict(home_verification(*ids)))
+
+
 DEMOCRATIC_REVIEW = {
     "review_meeting": "representatives_meeting", "review_held_on": "2026-12-05",
     "review_result": "agree", "review_votes_for": "21", "review_votes_against": "2",

@@ -44,8 +44,9 @@ def _refusal(open_task: OpenTask) -> str | None:
 def show(task_id: str):
     loaded = _load(task_id)
     if loaded is None:
+        status = 409 if request.method == "POST" else 404
         return render_template("message.html", title="任务已办理",
-                               message="该任务已办理或已不存在，请返回待办列表刷新。"), 404
+                               message="该任务已办理或已不存在，请返回待办列表刷新。"), status
     open_task, instance, household, events, place, now = loaded
     refusal = _refusal(open_task)
     if refusal:
