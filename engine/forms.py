@@ -51,9 +51,7 @@ def _title(schema: dict, path: list) -> str:
 def _message(error) -> str:
     kind = error.validator
     if kind == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else ""
-        field = error.schema.get("properties", {}).get(missing, {}).get("title", missing)
-        return f"请填写：{field}"
+        return "请填写"
     if kind == "minimum":
         return f"不能小于 {error.validator_value}"
     if kind == "maximum":
@@ -86,6 +84,8 @@ def validate(form_name: str, data) -> list[FieldError]:
     errors = []
     for error in sorted(_validator(form_name).iter_errors(data), key=str):
         path = list(error.absolute_path)
+        if error.validator == "required" and "'" in error.message:
+            path.append(error.message.split("'")[1])  # the missing field itself
         title = _title(schema, path)
         message = _message(error)
         errors.append(FieldError(".".join(map(str, path)),

@@ -70,8 +70,8 @@ def _refused_and_unchanged(fangfan, case_id: int, response, status: int, text: s
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"members.0.name": None}, "请填写：姓名"),
-    ({"income.wages_fen": None}, "请填写：工资性收入"),
+    ({"members.0.name": None}, "姓名：请填写"),
+    ({"income.wages_fen": None}, "工资性收入：请填写"),
     ({"consent": None}, "必须确认此项"),
     ({"income.wages_fen": "-100"}, "不能小于 0"),
     ({"income.business_fen": "12.345"}, "格式不正确"),

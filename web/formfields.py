@@ -56,7 +56,8 @@ def build(schema: dict, data: dict | None, errors: dict[str, str] | None = None,
 def _field(name: str, schema: dict, value, required: bool, errors: dict) -> Field:
     title = schema.get("title", name.rsplit(".", 1)[-1])
     base = dict(name=name, title=title, required=required,
-                description=schema.get("description", ""), error=errors.get(name, ""))
+                description=schema.get("description", ""),
+                error=_beside_field(errors.get(name, "")))
     kind = schema.get("type")
 
     if kind == "object":
@@ -96,6 +97,11 @@ def _field(name: str, schema: dict, value, required: bool, errors: dict) -> Fiel
 
     widget = "textarea" if schema.get("x-widget") == "textarea" else "text"
     return Field(kind=widget, value=value or "", **base)
+
+
+def _beside_field(message: str) -> str:
+    """An error shown under its field needs no field path: "…／身份证号：X" → "X"."""
+    return message.split("：", 1)[-1] if "：" in message else message
 
 
 def parse(schema: dict, form, prefix: str = "") -> dict:
