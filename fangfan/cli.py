@@ -27,7 +27,8 @@ DEMO_LINES = {2023: 7200, 2024: 7500, 2025: 7800, 2026: 8000, 2027: 8200}
 def _logging() -> None:
     logging.basicConfig(level=os.environ.get("FANGFAN_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("spiff").setLevel(logging.WARNING)
+    for noisy in ("spiff", "alembic", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @click.group()
