@@ -1,15 +1,17 @@
 """Projections of a workflow's state into the query tables.
 
 Inbox pages and the scheduler read ``open_tasks`` and ``waiting_timers``; they
-never deserialize a workflow. Both are rewritten by the command that changed
-the state, in its transaction.
+never deserialize a workflow. Both are brought up to date by the command that
+changed the state, in its transaction: ``project`` computes the rows the state
+implies, ``write`` changes the stored rows into those.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -22,7 +24,24 @@ from SpiffWorkflow.util.task import TaskState
 
 from fangfan.roles import role_for_lane
 
-from .models import Household, Instance, OpenTask, WaitingTimer
+from .models import OpenTask, WaitingTimer
+
+OPEN_TASKS = OpenTask.__table__
+WAITING_TIMERS = WaitingTimer.__table__
+
+# Built once; every command runs some of them.
+_STORED_TASKS = (select(OPEN_TASKS.c.task_id, OPEN_TASKS.c.due_at)
+                 .where(OPEN_TASKS.c.instance_id == bindparam("instance_id")))
+_DELETE_TASKS = delete(OPEN_TASKS).where(
+    OPEN_TASKS.c.task_id.in_(bindparam("task_ids", expanding=True)))
+_SET_TASK_DUE = (update(OPEN_TASKS).where(OPEN_TASKS.c.task_id == bindparam("task"))
+                 .values(due_at=bindparam("due")))
+_INSERT_TASKS = insert(OPEN_TASKS)
+_DELETE_TIMERS = delete(WAITING_TIMERS).where(
+    WAITING_TIMERS.c.task_id.in_(bindparam("task_ids", expanding=True)))
+_DELETE_ALL_TIMERS = delete(WAITING_TIMERS).where(
+    WAITING_TIMERS.c.instance_id == bindparam("instance_id"))
+_INSERT_TIMERS = insert(WAITING_TIMERS)
 
 
 def timer_due(task) -> datetime | None:
@@ -38,13 +57,6 @@ def timer_due(task) -> datetime | None:
     return TimerEventDefinition.get_datetime(value)
 
 
-def _timer_tasks(workflow: BpmnWorkflow):
-    for task in workflow.get_tasks(state=TaskState.WAITING):
-        if isinstance(getattr(task.task_spec, "event_definition", None),
-                      TimerEventDefinition):
-            yield task
-
-
 def _watched_task(timer_task):
     """The activity a boundary timer is attached to, or None for other timers."""
     parent = timer_task.parent
@@ -57,71 +69,126 @@ def _watched_task(timer_task):
     return None
 
 
-def open_tasks(workflow: BpmnWorkflow, instance: Instance, household: Household,
-               now: datetime) -> list[OpenTask]:
-    """One row per ready human task, with the earliest deadline watching it."""
+@dataclass
+class Projection:
+    """What the query tables hold for one instance at one stored version.
+
+    ``tasks`` maps each open task's id to the due time its row carries;
+    ``timers`` maps each waiting timer's id to its row's (name, due, watched
+    task). A command that restored its workflow from the live cache gets the
+    projection of exactly that version with it, so it can write only what
+    changed instead of reading the rows back first.
+    """
+
+    tasks: dict[str, datetime | None]
+    timers: dict[str, tuple]
+
+
+def project(workflow: BpmnWorkflow, division_code: str, household_id: int,
+            now: datetime) -> tuple[list[dict], list[dict]]:
+    """The open-task rows and waiting-timer rows of the workflow, in one walk.
+
+    An open task is a ready human task, with the earliest deadline watching it;
+    a waiting timer is any waiting timer event with a due time. The rows lack
+    ``instance_id``, which ``write`` fills in (a new instance has none yet).
+    """
+    ready, timer_tasks = [], []
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        if task.state == TaskState.READY:
+            if isinstance(task.task_spec, UserTaskMixin):
+                ready.append(task)
+        elif isinstance(getattr(task.task_spec, "event_definition", None),
+                        TimerEventDefinition):
+            timer_tasks.append(task)
+
     deadlines: dict = {}
-    for timer_task in _timer_tasks(workflow):
-        watched = _watched_task(timer_task)
+    timers = []
+    for timer_task in timer_tasks:
         due = timer_due(timer_task)
-        if watched is not None and due is not None:
-            known = deadlines.get(watched.id)
-            deadlines[watched.id] = due if known is None else min(known, due)
-
-    rows = []
-    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
-        spec = task.task_spec
-        if not isinstance(spec, UserTaskMixin):
-            continue
-        role = role_for_lane(spec.lane)
-        rows.append(OpenTask(
-            task_id=str(task.id),
-            instance_id=instance.id,
-            household_id=household.id,
-            task_name=spec.bpmn_id,
-            title=spec.bpmn_name or spec.bpmn_id,
-            role=role.code if role else "",
-            division_code=instance.division_code,
-            form=spec.extensions.get("properties", {}).get("form", ""),
-            created_at=now,
-            due_at=deadlines.get(task.id),
-        ))
-    return rows
-
-
-def replace_open_tasks(session: Session, instance_id: int, rows: list[OpenTask]) -> None:
-    """Make the instance's open-task rows equal ``rows``, keeping when each opened."""
-    existing = {
-        row.task_id: row
-        for row in session.scalars(select(OpenTask).where(OpenTask.instance_id == instance_id))
-    }
-    wanted = {row.task_id for row in rows}
-    gone = [task_id for task_id in existing if task_id not in wanted]
-    if gone:
-        session.execute(delete(OpenTask).where(OpenTask.task_id.in_(gone)))
-
-    for row in rows:
-        kept = existing.get(row.task_id)
-        if kept is None:
-            session.add(row)
-        elif row.due_at is not None and kept.due_at != row.due_at:
-            kept.due_at = row.due_at
-        # A deadline that has fired leaves no waiting timer, but the task is
-        # still late: its row keeps the due time it had.
-
-
-def waiting_timers(workflow: BpmnWorkflow, instance: Instance) -> list[WaitingTimer]:
-    rows = []
-    for task in _timer_tasks(workflow):
-        due = timer_due(task)
         if due is None:
             continue
-        watched = _watched_task(task)
-        rows.append(WaitingTimer(
-            task_id=str(task.id),
-            instance_id=instance.id,
-            name=task.task_spec.bpmn_name or task.task_spec.event_definition.name or "",
-            due_at=due,
-            watched_task_id=str(watched.id) if watched is not None else None,
-        ))
-    return rows
+        watched = _watched_task(timer_task)
+        if watched is not None:
+            known = deadlines.get(watched.id)
+            deadlines[watched.id] = due if known is None else min(known, due)
+        spec = timer_task.task_spec
+        timers.append({
+            "task_id": str(timer_task.id),
+            "name": spec.bpmn_name or spec.event_definition.name or "",
+            "due_at": due,
+            "watched_task_id": str(watched.id) if watched is not None else None,
+        })
+
+    tasks = []
+    for task in ready:
+        spec = task.task_spec
+        role = role_for_lane(spec.lane)
+        tasks.append({
+            "task_id": str(task.id),
+            "household_id": household_id,
+            "task_name": spec.bpmn_id,
+            "title": spec.bpmn_name or spec.bpmn_id,
+            "role": role.code if role else "",
+            "division_code": division_code,
+            "form": spec.extensions.get("properties", {}).get("form", ""),
+            "created_at": now,
+            "due_at": deadlines.get(task.id),
+        })
+    return tasks, timers
+
+
+def write(session: Session, instance_id: int, tasks: list[dict], timers: list[dict],
+          known: Projection | None) -> Projection:
+    """Make the instance's query rows equal ``tasks`` and ``timers``.
+
+    ``known`` is what the rows hold now, when the caller knows it for the stored
+    version it is replacing; without it they are read (open tasks) or rewritten
+    whole (timers). An open task that stays open keeps the time it opened, and
+    a deadline that has fired leaves no waiting timer but the task is still
+    late: its row keeps the due time it had. Returns what the rows hold after.
+    """
+    if known is None:
+        stored_tasks = dict(session.execute(_STORED_TASKS,
+                                            {"instance_id": instance_id}).all())
+    else:
+        stored_tasks = known.tasks
+
+    wanted = {row["task_id"] for row in tasks}
+    gone = [task_id for task_id in stored_tasks if task_id not in wanted]
+    if gone:
+        session.execute(_DELETE_TASKS, {"task_ids": gone})
+
+    after_tasks, added = {}, []
+    for row in tasks:
+        task_id, due = row["task_id"], row["due_at"]
+        if task_id not in stored_tasks:
+            added.append(row)
+            after_tasks[task_id] = due
+        elif due is not None and stored_tasks[task_id] != due:
+            session.execute(_SET_TASK_DUE, {"task": task_id, "due": due})
+            after_tasks[task_id] = due
+        else:
+            after_tasks[task_id] = stored_tasks[task_id]
+    if added:
+        session.execute(_INSERT_TASKS, [dict(row, instance_id=instance_id)
+                                        for row in added])
+
+    after_timers = {row["task_id"]: (row["name"], row["due_at"], row["watched_task_id"])
+                    for row in timers}
+    if known is None:
+        session.execute(_DELETE_ALL_TIMERS, {"instance_id": instance_id})
+        if timers:
+            session.execute(_INSERT_TIMERS, [dict(row, instance_id=instance_id)
+                                             for row in timers])
+    else:
+        stale = [task_id for task_id, value in known.timers.items()
+                 if after_timers.get(task_id) != value]
+        if stale:
+            session.execute(_DELETE_TIMERS, {"task_ids": stale})
+        fresh = [row for row in timers
+                 if known.timers.get(row["task_id"]) != after_timers[row["task_id"]]]
+        if fresh:
+            session.execute(_INSERT_TIMERS, [dict(row, instance_id=instance_id)
+                                             for row in fresh])
+
+    return Projection(after_tasks, after_timers)

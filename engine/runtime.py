@@ -7,7 +7,13 @@ completing one task: the instance's version column lets exactly one win.
 
 A workflow restored for one command is kept in memory afterwards, keyed by
 instance and version; the next command reuses it only when the stored version
-still matches, so the database stays the truth for every process.
+still matches, so the database stays the truth for every process. With it are
+kept the two things that version's command wrote besides the state: the last
+link of the instance's history chain and its query rows (open tasks, waiting
+timers). Only the engine writes those, and only in a command that bumps the
+version, so for that exact version they are what the database holds; a command
+that hits the cache writes only the rows that change and reads none back.
+A stale link could not fork the chain anyway: (stream, seq) is the key.
 """
 
 from __future__ import annotations
@@ -20,9 +26,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -37,7 +43,8 @@ from . import clock, forms, history, projections
 from .errors import CommandError, Conflict, InvalidData, NotAllowed, NotFound
 from .history import SYSTEM, Actor, EventKind
 from .models import Household, Instance, OpenTask, WaitingTimer
-from fangfan.procedures import Procedure, procedure_for
+from .projections import Projection
+from fangfan.procedures import procedure_for
 from .serialization import dump_state, load_state, new_workflow
 from .specs import ModelCache
 
@@ -66,29 +73,79 @@ class _Step:
     events: list[tuple[EventKind, str | None, dict]] = field(default_factory=list)
 
 
+@dataclass
+class Live:
+    """An instance as one committed command left it, valid for that version only."""
+
+    version: int
+    workflow: BpmnWorkflow | None
+    #: (seq, hash) of the last event of the instance's history.
+    link: tuple[int, str]
+    #: What ``open_tasks`` and ``waiting_timers`` hold for the instance.
+    projection: Projection
+
+
+#: What a new instance replaces: nothing stored yet.
+_NOTHING_STORED = Live(0, None, (0, history.GENESIS), Projection({}, {}))
+
+# Statements built once: building and keying a statement costs more than
+# running it on SQLite, and every command runs these.
+_INSTANCES = Instance.__table__
+_TASK_CASE = (
+    select(OpenTask, Instance, Household)
+    .join(Instance, Instance.id == OpenTask.instance_id)
+    .join(Household, Household.id == Instance.household_id)
+    .where(OpenTask.task_id == bindparam("task_id"))
+    .options(defer(Instance.state))
+)
+_CASE = (
+    select(Instance, Household)
+    .join(Household, Household.id == Instance.household_id)
+    .where(Instance.id == bindparam("instance_id"))
+    .options(defer(Instance.state))
+)
+_DUE_TIMERS = (
+    select(WaitingTimer.instance_id)
+    .where(WaitingTimer.due_at <= bindparam("now"))
+    .order_by(WaitingTimer.due_at)
+    .limit(bindparam("limit"))
+)
+_CLAIM_TIMERS = (
+    select(WaitingTimer.task_id)
+    .where(WaitingTimer.instance_id == bindparam("instance_id"),
+           WaitingTimer.due_at <= bindparam("now"))
+    .with_for_update(skip_locked=True)
+)
+#: SET takes the columns named in the parameters.
+_UPDATE_INSTANCE = update(_INSTANCES).where(
+    _INSTANCES.c.id == bindparam("stored_id"),
+    _INSTANCES.c.version == bindparam("stored_version"),
+)
+
+
 class LiveWorkflows:
     """Restored workflows by instance id, each valid for one stored version."""
 
     def __init__(self, size: int = 512):
-        self._items: OrderedDict[int, tuple[int, BpmnWorkflow]] = OrderedDict()
+        self._items: OrderedDict[int, Live] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def take(self, instance_id: int, version: int) -> BpmnWorkflow | None:
-        """The cached workflow for exactly this version, removed from the cache.
+    def take(self, instance_id: int, version: int) -> Live | None:
+        """The cached instance for exactly this version, removed from the cache.
 
         Taking it out means a command that fails half-way cannot leave a
         half-advanced workflow behind for the next one.
         """
         with self._lock:
             entry = self._items.pop(instance_id, None)
-        if entry is None or entry[0] != version:
+        if entry is None or entry.version != version:
             return None
-        return entry[1]
+        return entry
 
-    def put(self, instance_id: int, version: int, workflow: BpmnWorkflow) -> None:
+    def put(self, instance_id: int, live: Live) -> None:
         with self._lock:
-            self._items[instance_id] = (version, workflow)
+            self._items[instance_id] = live
             self._items.move_to_end(instance_id)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
@@ -136,24 +193,22 @@ class Engine:
             workflow.data.update(copy.deepcopy(start_data))
             workflow.task_tree.data.update(copy.deepcopy(start_data))
 
-            instance = Instance(process_id=process_id, model_hash=model_hash,
-                                household_id=household.id,
-                                division_code=household.division_code,
-                                started_at=now, updated_at=now, version=0,
-                                state=b"")
-            session.add(instance)
-            session.flush()
-
             step = _Step([(EventKind.STARTED, None,
                            {"model": model_hash, "process": process_id,
                             "data": start_data})])
             with clock.frozen_at(now):
                 self._run_engine(workflow, step)
             procedure.on_start(household, now)
-            version = self._store(session, instance, workflow, household, procedure,
-                                  step, now, official.actor)
 
-        self.live.put(instance.id, version, workflow)
+            # Inserted once the engine has run, with its first state.
+            instance = Instance(process_id=process_id, model_hash=model_hash,
+                                household_id=household.id,
+                                division_code=household.division_code,
+                                started_at=now)
+            live = self._store(session, instance, workflow, household, step, now,
+                               official.actor, _NOTHING_STORED)
+
+        self.live.put(instance.id, live)
         self._log("start", instance.id, household.id, official.username, started)
         return instance.id
 
@@ -162,20 +217,19 @@ class Engine:
         started = time.perf_counter()
         with self.sessions.begin() as session:
             now = clock.now(session)
-            open_task = session.get(OpenTask, task_id)
-            if open_task is None:
+            found = session.execute(_TASK_CASE, {"task_id": task_id}).first()
+            if found is None:
                 raise Conflict("task is not open (done by someone else, or gone)",
                                "该任务已办理或已不存在，请刷新待办列表")
+            open_task, instance, household = found
             self._authorize(open_task, official)
 
             errors = forms.validate(open_task.form, data)
             if errors:
                 raise InvalidData(errors)
 
-            instance = session.get(Instance, open_task.instance_id)
-            household = session.get(Household, instance.household_id)
             procedure = procedure_for(instance.process_id)
-            workflow = self._restore(session, instance)
+            workflow, known = self._restore(session, instance)
             task = workflow.get_task_from_id(_uuid(task_id))
             if task is None or task.state != TaskState.READY:
                 raise Conflict("task is no longer ready", "该任务已不在办理状态")
@@ -195,10 +249,10 @@ class Engine:
                 self._run_engine(workflow, step)
             procedure.on_task_completed(household, task.task_spec.bpmn_id, submitted,
                                         workflow, now)
-            version = self._store(session, instance, workflow, household, procedure,
-                                  step, now, official.actor)
+            live = self._store(session, instance, workflow, household, step, now,
+                               official.actor, known)
 
-        self.live.put(instance.id, version, workflow)
+        self.live.put(instance.id, live)
         self._log("complete", instance.id, instance.household_id, official.username,
                   started, task=open_task.task_name)
         return instance.id
@@ -212,12 +266,7 @@ class Engine:
         """
         with self.sessions() as session:
             now = clock.now(session)
-            due = list(session.scalars(
-                select(WaitingTimer.instance_id)
-                .where(WaitingTimer.due_at <= now)
-                .order_by(WaitingTimer.due_at)
-                .limit(limit)
-            ).unique())
+            due = list(session.scalars(_DUE_TIMERS, {"now": now, "limit": limit}))
 
         fired = 0
         for instance_id in dict.fromkeys(due):
@@ -230,29 +279,25 @@ class Engine:
         started = time.perf_counter()
         with self.sessions.begin() as session:
             now = clock.now(session)
-            claimed = session.scalars(
-                select(WaitingTimer.task_id)
-                .where(WaitingTimer.instance_id == instance_id,
-                       WaitingTimer.due_at <= now)
-                .with_for_update(skip_locked=True)
-            ).all()
+            claimed = session.scalars(_CLAIM_TIMERS, {"instance_id": instance_id,
+                                                      "now": now}).all()
             if not claimed:
                 return False
 
-            instance = session.get(Instance, instance_id)
-            household = session.get(Household, instance.household_id)
+            instance, household = session.execute(_CASE,
+                                                  {"instance_id": instance_id}).one()
             procedure = procedure_for(instance.process_id)
-            workflow = self._restore(session, instance)
+            workflow, known = self._restore(session, instance)
 
             step = _Step()
             with clock.frozen_at(now):
                 workflow.refresh_timers()
                 self._run_engine(workflow, step)
             procedure.on_engine_steps(household, workflow, now)
-            version = self._store(session, instance, workflow, household, procedure,
-                                  step, now, SYSTEM)
+            live = self._store(session, instance, workflow, household, step, now,
+                               SYSTEM, known)
 
-        self.live.put(instance_id, version, workflow)
+        self.live.put(instance_id, live)
         self._log("timer", instance_id, instance.household_id, "system", started)
         return True
 
@@ -283,12 +328,18 @@ class Engine:
             raise NotAllowed("task outside the official's division",
                              "此任务不在您的辖区内")
 
-    def _restore(self, session: Session, instance: Instance) -> BpmnWorkflow:
-        workflow = self.live.take(instance.id, instance.version)
-        if workflow is None:
-            spec, subprocess_specs = self.models.specs(session, instance.model_hash)
-            workflow = load_state(instance.state, spec, subprocess_specs)
-        return workflow
+    def _restore(self, session: Session,
+                 instance: Instance) -> tuple[BpmnWorkflow, Live | None]:
+        """The workflow at the stored version, and what is known of that version.
+
+        From the live cache when it holds exactly this version; otherwise the
+        state is read and restored, and nothing else is known.
+        """
+        live = self.live.take(instance.id, instance.version)
+        if live is not None:
+            return live.workflow, live
+        spec, subprocess_specs = self.models.specs(session, instance.model_hash)
+        return load_state(instance.state, spec, subprocess_specs), None
 
     def _run(self, task) -> None:
         try:
@@ -329,44 +380,52 @@ class Engine:
                                 {"end": _end_event_name(workflow)}))
 
     def _store(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
-               household: Household, procedure: Procedure, step: _Step, now: datetime,
-               actor: Actor) -> int:
+               household: Household, step: _Step, now: datetime, actor: Actor,
+               known: Live | None) -> Live:
         """Write state, projections and history; refuse a stale version.
 
-        Returns the new version, under which the caller caches the workflow
-        once the transaction has committed.
+        ``known`` is what the stored version holds besides its state (None when
+        not known: the rows are read back). A new instance, not yet added to the
+        session, is inserted with its first state. Returns the instance as now
+        stored, to cache once the transaction has committed.
         """
-        version = instance.version
         state = dump_state(workflow)
-        status = "completed" if workflow.completed else "running"
-        tasks = projections.open_tasks(workflow, instance, household, now)
-        timers = projections.waiting_timers(workflow, instance)
-        current = "、".join(t.title for t in tasks) or ("已办结" if workflow.completed
-                                                        else "等待中")
+        tasks, timers = projections.project(workflow, instance.division_code,
+                                            household.id, now)
+        current = "、".join(t["title"] for t in tasks) or ("已办结" if workflow.completed
+                                                          else "等待中")
+        values = dict(state=state, status="completed" if workflow.completed else "running",
+                      current_step=current[:255], updated_at=now,
+                      completed_at=now if workflow.completed else None)
 
-        result = session.execute(
-            update(Instance)
-            .where(Instance.id == instance.id, Instance.version == version)
-            .values(state=state, version=version + 1, status=status,
-                    current_step=current[:255], updated_at=now,
-                    completed_at=now if workflow.completed else None)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:
-            raise Conflict("instance changed meanwhile", "该案件刚被他人处理，请刷新后重试")
+        if instance.id is None:
+            version = 1
+            for name, value in values.items():
+                setattr(instance, name, value)
+            instance.version = version
+            session.add(instance)
+            session.flush()
+        else:
+            version = instance.version + 1
+            result = session.execute(_UPDATE_INSTANCE, {
+                "stored_id": instance.id, "stored_version": instance.version,
+                "version": version, **values})
+            if result.rowcount != 1:
+                raise Conflict("instance changed meanwhile",
+                               "该案件刚被他人处理，请刷新后重试")
 
-        projections.replace_open_tasks(session, instance.id, tasks)
-        session.execute(delete(WaitingTimer).where(WaitingTimer.instance_id == instance.id))
-        session.add_all(timers)
+        projection = projections.write(session, instance.id, tasks, timers,
+                                       known.projection if known else None)
 
-        last = history.last_link(session, instance.id)
+        events = []
         for kind, task_name, data in step.events:
-            last = history.append(session, instance.id, now, actor, kind, data,
-                                  task_name=task_name, last=last)
+            events.append((actor, kind, task_name, data))
             actor = SYSTEM if kind == EventKind.TASK_COMPLETED else actor
+        link = history.append_all(session, instance.id, now, events,
+                                  known.link if known else None)
 
         session.flush()
-        return version + 1
+        return Live(version, workflow, link, projection)
 
     def _log(self, command: str, instance_id: int, household_id: int, actor: str,
              started: float, task: str | None = None) -> None:

@@ -14,12 +14,10 @@ import json
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.serializer.default.workflow import (
-    BpmnWorkflowConverter,
-    WorkflowConverter,
-)
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
 
 from .scripting import create_script_engine
 
@@ -31,10 +29,23 @@ class SharedSpecConverter(BpmnWorkflowConverter):
 
     ``from_dict`` expects the caller to have put the live spec objects under
     ``spec`` and ``subprocess_specs``.
+
+    The top-level tasks, the bulk of every state and converted on every
+    command, are converted by :func:`_tasks_to_dict`: the same dictionaries as
+    SpiffWorkflow's ``TaskConverter``, made without its per-task dispatch.
     """
 
     def to_dict(self, workflow):
-        dct = WorkflowConverter.to_dict(self, workflow)
+        dct = {
+            "data": self.registry.convert(self.registry.clean(workflow.data)),
+            "correlations": workflow.correlations,
+            "last_task": str(workflow.last_task.id) if workflow.last_task is not None
+            else None,
+            "success": workflow.success,
+            "completed": workflow.completed,
+            "tasks": _tasks_to_dict(self.registry, workflow),
+            "root": str(workflow.task_tree.id),
+        }
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
@@ -51,12 +62,59 @@ class SharedSpecConverter(BpmnWorkflowConverter):
         return workflow
 
 
+def _tasks_to_dict(registry, workflow) -> dict:
+    """``{str(id): TaskConverter.to_dict(task) + typename}`` for the workflow's tasks.
+
+    SpiffWorkflow 3.2.0's ``TaskConverter`` keeps a task's full data only at the
+    root and otherwise the delta to its parent's data; so does this, key for
+    key and in the same order. A task of another class than ``Task`` goes
+    through the registry as before.
+    """
+    tasks = workflow.tasks
+    names = {task_id: str(task_id) for task_id in tasks}
+    convert = registry.convert
+    out = {}
+    for task_id, task in tasks.items():
+        if type(task) is not Task:
+            out[names[task_id]] = convert(task)
+            continue
+        parent_id = task._parent
+        parent = task.workflow.tasks.get(parent_id)
+        if parent is None:
+            data, delta, parent_name = task.data, {}, None
+        else:
+            before, after = parent.data, task.data
+            data = {}
+            delta = {
+                "updates": {key: after[key] for key in after
+                            if key not in before or after[key] != before[key]},
+                "deletions": [key for key in before if key not in after],
+            }
+            parent_name = names.get(parent_id) or str(parent_id)
+        internal = task.internal_data
+        out[names[task_id]] = {
+            "id": names[task_id],
+            "parent": parent_name,
+            "children": [names.get(child) or str(child) for child in task._children],
+            "last_state_change": task.last_state_change,
+            "state": task.state,
+            "task_spec": task.task_spec.name,
+            "triggered": task.triggered,
+            "internal_data": convert(internal) if internal else {},
+            "data": data,
+            "delta": delta,
+            "typename": _TASK_TYPENAME,
+        }
+    return out
+
+
 _spec_registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
 _spec_serializer = BpmnWorkflowSerializer(_spec_registry)
 
 _state_config = dict(SPIFF_CONFIG)
 _state_config[BpmnWorkflow] = SharedSpecConverter
 _state_registry = BpmnWorkflowSerializer.configure(_state_config)
+_TASK_TYPENAME = _state_registry.typenames[Task]
 
 
 def spec_to_json(spec, subprocess_specs: dict) -> str:
@@ -79,11 +137,16 @@ def spec_from_json(text: str) -> tuple[object, dict]:
     return spec, subprocess_specs
 
 
+#: ``json.dumps(..., separators=(",", ":"))`` without the check for cycles: task
+#: data is JSON from forms and scripts, and a cycle fails the command either way.
+_encoder = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+
+
 def dump_state(workflow: BpmnWorkflow) -> bytes:
     """The workflow's state, spec left out, as gzip-compressed JSON."""
     dct = _state_registry.convert(workflow)
     dct["format"] = STATE_FORMAT
-    text = json.dumps(dct, separators=(",", ":"))
+    text = _encoder.encode(dct)
     return gzip.compress(text.encode(), compresslevel=1)
 
 
