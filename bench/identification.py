@@ -454,7 +454,7 @@ def main(argv=None) -> None:
                     persisted.run(cases, bar)
                     profile.disable()
             print_profile(profile, 30)
-        persisted.fangfan.db.dispose()
+        persisted.fangfan.close()
     finally:
         if postgres is not None:
             postgres.drop()

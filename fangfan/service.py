@@ -33,6 +33,9 @@ class Fangfan:
         self.url = url or database_url()
         self.db = create_db_engine(self.url)
         self.sessions = session_factory(self.db)
+        #: For pages: on SQLite, read transactions that never take the write lock.
+        self.reads = (session_factory(create_db_engine(self.url, for_reads=True))
+                      if self.url.startswith("sqlite") else self.sessions)
         self.engine = Engine(self.sessions)
 
     def init(self, simulated_clock: bool = False, progress: bool = True) -> None:
@@ -105,6 +108,11 @@ class Fangfan:
                            {"from": before.isoformat(), "to": after.isoformat(),
                             "days": days})
         return before, after
+
+    def close(self) -> None:
+        self.db.dispose()
+        if self.reads is not self.sessions:
+            self.reads.kw["bind"].dispose()
 
     def user_count(self) -> int:
         with self.sessions() as session:

@@ -42,7 +42,7 @@ class _SqliteCopies:
         template = Fangfan(f"sqlite:///{self.template}")
         template.init(simulated_clock=True, progress=False)
         seed(template, DEMO_LINES)
-        template.db.dispose()
+        template.close()
 
     def fresh(self) -> tuple[str, callable]:
         path = self.directory / f"{uuid.uuid4().hex}.sqlite"
@@ -64,7 +64,7 @@ class _PostgresCopies:
         template = Fangfan(self._url_of(self.TEMPLATE))
         template.init(simulated_clock=True, progress=False)
         seed(template, DEMO_LINES)
-        template.db.dispose()
+        template.close()
 
     def _url_of(self, name: str) -> str:
         return re.sub(r"/[^/?]+(\?|$)", f"/{name}\\1", self.url, count=1)
@@ -93,7 +93,7 @@ def fangfan(installations):
     url, drop = installations.fresh()
     installation = Fangfan(url)
     yield installation
-    installation.db.dispose()
+    installation.close()
     drop()
 
 

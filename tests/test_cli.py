@@ -33,7 +33,7 @@ def test_init_creates_the_database_and_is_repeatable(run):
     with installation.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Division)) == 64095
         assert session.scalar(select(func.count()).select_from(ModelVersion)) == 1
-    installation.db.dispose()
+    installation.close()
 
 
 def test_a_real_clock_database_refuses_to_be_moved_or_simulated(run):

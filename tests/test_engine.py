@@ -190,7 +190,7 @@ def test_a_database_on_the_real_clock_never_accepts_a_simulated_one(tmp_path):
         real.advance_clock(1, TOWN)
     with pytest.raises(ClockError):
         real.init(simulated_clock=True, progress=False)
-    real.db.dispose()
+    real.close()
 
 
 def test_timers_are_due_on_the_databases_clock(fangfan, new_id_number):
@@ -210,3 +210,30 @@ def test_timers_are_due_on_the_databases_clock(fangfan, new_id_number):
 
     assert [round((due - started).total_seconds() / 86400) for due in dues] == [3, 15]
     assert fangfan.engine.fire_due_timers() == 0
+
+
+def test_stored_state_equals_spiffworkflows_own_serialization(fangfan, new_id_number):
+    """The fast task conversion must write exactly what SpiffWorkflow 3.2.0 writes."""
+    import gzip
+    import json
+
+    from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+    from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+    from engine.serialization import load_state
+
+    app = create_app(fangfan, secret_key="test", testing=True)
+    ids = (new_id_number(), new_id_number())
+    case_id = report_new_household(Desk(app, "town"), ids[0])
+    fangfan.engine.complete_task(_open_task(fangfan, case_id, "home_verification"),
+                                 parsed_home_verification(ids), TOWN)
+
+    with fangfan.sessions() as session:
+        instance = session.get(Instance, case_id)
+        spec, subprocess_specs = fangfan.engine.models.specs(session, instance.model_hash)
+        stored = json.loads(gzip.decompress(instance.state))
+    workflow = load_state(instance.state, spec, subprocess_specs)
+    stock = BpmnWorkflowSerializer.configure(SPIFF_CONFIG).convert(workflow)
+
+    assert json.loads(json.dumps(stock["tasks"])) == stored["tasks"]
+    assert stock["data"] == stored["data"]

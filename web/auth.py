@@ -50,7 +50,7 @@ def install(app) -> None:
         g.user = None
         user_id = session.get("user_id")
         if user_id is not None:
-            with fangfan().sessions() as db:
+            with fangfan().reads() as db:
                 g.user = db.get(User, user_id)
                 if g.user is not None:
                     g.division = db.get(Division, g.user.division_code)
@@ -81,7 +81,7 @@ def login():
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
-        with fangfan().sessions() as db:
+        with fangfan().reads() as db:
             user = db.scalar(select(User).where(User.username == username))
         if user is None or not check_password_hash(user.password_hash, password):
             error = "用户名或密码错误"

@@ -37,7 +37,7 @@ FULL_VIEW_ROLES = frozenset({"village_cadre", "town_official", "county_bureau"})
 @blueprint.route("/cases/<int:instance_id>")
 @login_required
 def show(instance_id: int):
-    with fangfan().sessions() as session:
+    with fangfan().reads() as session:
         instance = session.get(Instance, instance_id)
         if instance is None:
             abort(404)
@@ -69,7 +69,7 @@ def show(instance_id: int):
 @login_required
 def diagram(instance_id: int):
     """The BPMN of the model version this case runs on, for the bpmn-js viewer."""
-    with fangfan().sessions() as session:
+    with fangfan().reads() as session:
         instance = session.get(Instance, instance_id)
         if instance is None or not within(instance.division_code, g.user.division_code):
             abort(404)
@@ -103,7 +103,7 @@ def new_clue():
             flash("风险线索已登记，识别认定流程已发起。")
             return redirect(url_for("cases.show", instance_id=instance_id))
 
-    with fangfan().sessions() as session:
+    with fangfan().reads() as session:
         households = queries.households(session, g.user.division_code)
         villages = queries.villages(session, g.user.division_code)
         today = local_date(clock.now(session)).isoformat()

@@ -40,7 +40,7 @@ def page():
                 flash(f"模拟时钟已向前拨动 {days:g} 天；到期的时限将在数秒内触发。")
                 return redirect(url_for("clock.page"))
 
-    with fangfan().sessions() as session:
+    with fangfan().reads() as session:
         now = clock.now(session)
         simulated = clock.is_simulated(session)
         moves = [e for e in history.events_of(session, history.SYSTEM_STREAM)

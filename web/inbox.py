@@ -20,7 +20,7 @@ WARNING_LEAD = timedelta(days=1)
 @blueprint.route("/")
 @login_required
 def index():
-    with fangfan().sessions() as session:
+    with fangfan().reads() as session:
         now = clock.now(session)
         tasks = queries.inbox(session, g.user.role, g.user.division_code)
         cases = queries.cases(session, g.user.division_code, limit=50)

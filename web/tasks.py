@@ -19,7 +19,7 @@ blueprint = Blueprint("tasks", __name__)
 
 
 def _load(task_id: str):
-    with fangfan().sessions() as session:
+    with fangfan().reads() as session:
         open_task = session.get(OpenTask, task_id)
         if open_task is None:
             return None
