@@ -98,11 +98,20 @@ class Household(Base):
     #: Lifted out of poverty before 2021 (脱贫户); otherwise an ordinary household.
     lifted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     #: See fangfan.household_states for the life cycle.
-    status: Mapped[str] = mapped_column(String(32), default="ordinary")
+    status: Mapped[str] = mapped_column(String(32), default="ordinary", index=True)
+    #: Where a passing state (identification, green channel) returns to.
+    status_before: Mapped[str | None] = mapped_column(String(32))
     category: Mapped[str | None] = mapped_column(String(32))
+    #: Guide Q36: the county approval date, or the green-channel entry date.
     identified_on: Mapped[date | None] = mapped_column(Date)
+    green_channel_on: Mapped[date | None] = mapped_column(Date)
+    eliminated_on: Mapped[date | None] = mapped_column(Date)
+    #: 整户无劳动能力兜底保障户 (guide Q28, Q29): its risk is not eliminated.
+    safety_net_household: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Members as collected by the last home verification.
     members: Mapped[list] = mapped_column(JSON, default=list)
+    #: Assistance measures: type, department, start, end, status (guide Q18–Q23).
+    measures: Mapped[list] = mapped_column(JSON, default=list)
 
 
 class MonitoringLine(Base):

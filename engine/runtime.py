@@ -97,12 +97,14 @@ _TASK_CASE = (
     .join(Household, Household.id == Instance.household_id)
     .where(OpenTask.task_id == bindparam("task_id"))
     .options(defer(Instance.state))
+    .with_for_update(of=Household)  # two cases of one household both move it
 )
 _CASE = (
     select(Instance, Household)
     .join(Household, Household.id == Instance.household_id)
     .where(Instance.id == bindparam("instance_id"))
     .options(defer(Instance.state))
+    .with_for_update(of=Household)
 )
 _DUE_TIMERS = (
     select(WaitingTimer.instance_id)
@@ -176,41 +178,66 @@ class Engine:
     def _start(self, process_id: str, household: int | dict, data: dict,
                official: Official) -> int:
         started = time.perf_counter()
-        procedure = procedure_for(process_id)
         with self.sessions.begin() as session:
             now = clock.now(session)
             household = self._household(session, household)
             if not within(household.division_code, official.division_code):
                 raise NotAllowed("household outside the official's division",
                                  "该农户不在您的辖区内")
-            procedure.check_start(session, household, official, data)
+            cached = []
+            instance = self._start_in(session, now, process_id, household, data,
+                                      official, official.actor, cached)
 
-            model_hash = procedure.deployed_hash(session)
-            spec, subprocess_specs = self.models.specs(session, model_hash)
-            start_data = procedure.start_data(session, household, data, now)
-
-            workflow = new_workflow(spec, subprocess_specs)
-            workflow.data.update(copy.deepcopy(start_data))
-            workflow.task_tree.data.update(copy.deepcopy(start_data))
-
-            step = _Step([(EventKind.STARTED, None,
-                           {"model": model_hash, "process": process_id,
-                            "data": start_data})])
-            with clock.frozen_at(now):
-                self._run_engine(workflow, step)
-            procedure.on_start(household, now)
-
-            # Inserted once the engine has run, with its first state.
-            instance = Instance(process_id=process_id, model_hash=model_hash,
-                                household_id=household.id,
-                                division_code=household.division_code,
-                                started_at=now)
-            live = self._store(session, instance, workflow, household, step, now,
-                               official.actor, _NOTHING_STORED)
-
-        self.live.put(instance.id, live)
+        for instance_id, live in cached:
+            self.live.put(instance_id, live)
         self._log("start", instance.id, household.id, official.username, started)
         return instance.id
+
+    def _start_in(self, session: Session, now: datetime, process_id: str,
+                  household: Household, data: dict, official: Official | None,
+                  actor: Actor, cached: list) -> Instance:
+        """Start an instance inside the caller's transaction.
+
+        ``official`` is None for a procedure that another one starts when it
+        ends (the assistance plan after identification): the procedure's own
+        rules still apply, but not who may start it by hand.
+        """
+        procedure = procedure_for(process_id)
+        procedure.check_start(session, household, official, data)
+
+        model_hash = procedure.deployed_hash(session)
+        spec, subprocess_specs = self.models.specs(session, model_hash)
+        start_data = procedure.start_data(session, household, data, now)
+
+        workflow = new_workflow(spec, subprocess_specs)
+        workflow.data.update(copy.deepcopy(start_data))
+        workflow.task_tree.data.update(copy.deepcopy(start_data))
+
+        step = _Step([(EventKind.STARTED, None,
+                       {"model": model_hash, "process": process_id,
+                        "data": start_data})])
+        with clock.frozen_at(now):
+            self._run_engine(workflow, step)
+        procedure.on_start(household, now)
+
+        # Inserted once the engine has run, with its first state.
+        instance = Instance(process_id=process_id, model_hash=model_hash,
+                            household_id=household.id,
+                            division_code=household.division_code,
+                            started_at=now)
+        live = self._store(session, instance, workflow, household, step, now, actor,
+                           _NOTHING_STORED)
+        cached.append((instance.id, live))
+        self._follow_up(session, now, procedure, household, workflow, cached)
+        return instance
+
+    def _follow_up(self, session: Session, now: datetime, procedure, household,
+                   workflow: BpmnWorkflow, cached: list,
+                   task_name: str | None = None) -> None:
+        """Start, in the same transaction, what the command's step leads to."""
+        for process_id, data in procedure.follow_ups(household, workflow, task_name):
+            self._start_in(session, now, process_id, household, data, None, SYSTEM,
+                           cached)
 
     def complete_task(self, task_id: str, data: dict, official: Official) -> int:
         """Complete a ready human task with its form data; returns the instance id."""
@@ -251,8 +278,12 @@ class Engine:
                                         workflow, now)
             live = self._store(session, instance, workflow, household, step, now,
                                official.actor, known)
+            cached = [(instance.id, live)]
+            self._follow_up(session, now, procedure, household, workflow, cached,
+                            task.task_spec.bpmn_id)
 
-        self.live.put(instance.id, live)
+        for instance_id, entry in cached:
+            self.live.put(instance_id, entry)
         self._log("complete", instance.id, instance.household_id, official.username,
                   started, task=open_task.task_name)
         return instance.id
@@ -296,8 +327,11 @@ class Engine:
             procedure.on_engine_steps(household, workflow, now)
             live = self._store(session, instance, workflow, household, step, now,
                                SYSTEM, known)
+            cached = [(instance_id, live)]
+            self._follow_up(session, now, procedure, household, workflow, cached)
 
-        self.live.put(instance_id, live)
+        for cached_id, entry in cached:
+            self.live.put(cached_id, entry)
         self._log("timer", instance_id, instance.household_id, "system", started)
         return True
 

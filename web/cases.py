@@ -19,6 +19,7 @@ from engine.clock import local_date
 from engine.errors import CommandError, InvalidData
 from engine.models import Household, Instance, ModelVersion, OpenTask, WaitingTimer
 from fangfan.divisions import full_name
+from fangfan.procedures import procedure_for
 from fangfan.procedures.identification import CLUE_SOURCES
 from fangfan.roles import CLUE_TAKERS
 from fangfan.rules import id_number_problem, within
@@ -108,6 +109,7 @@ def new_clue():
         villages = queries.villages(session, g.user.division_code)
         today = local_date(clock.now(session)).isoformat()
     return render_template("clue.html", households=households, villages=villages,
+                           clue_states=procedure_for("identification").from_states,
                            sources=CLUE_SOURCES, errors=errors, form=request.form,
                            today=today), status
 

@@ -1,25 +1,39 @@
 """The procedures of the guide, each the rules around one BPMN model.
 
 The model holds the flow; a procedure holds what the flow cannot: who may start
-it, the data it starts with, checks that need more than one form (an override
-needs a reason), and how it moves the household through its life cycle.
+it and from which household state, the data it starts with, checks that need
+more than one form (an override needs a reason), how it moves the household
+through its life cycle, and which procedure follows when it ends.
+
+Every module of this package registers one procedure; the registry imports
+them all, so adding a procedure is adding a module (and its model in
+``processes/``).
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.errors import NotFound
+from engine.errors import NotAllowed, NotFound
 from engine.models import Household, ModelVersion
+from fangfan import household_states
 
 
 class Procedure:
     process_id: str = ""
-    #: Roles that may start it.
+    #: The Chinese name, for buttons and case lists.
+    title: str = ""
+    #: Roles that may start it by hand; empty for procedures only others start.
     starters: frozenset[str] = frozenset()
+    #: Household states it may start from (guide: e.g. Q28, Q31).
+    from_states: frozenset[str] = frozenset()
+    #: The JSON Schema in ``forms/`` that a manual start fills in, if any.
+    start_form: str | None = None
 
     def deployed_hash(self, session: Session) -> str:
         """The newest deployed version; new instances start on it."""
@@ -34,9 +48,21 @@ class Procedure:
                            "流程模型尚未部署，请联系流程管理员")
         return found
 
+    def may_start(self, household: Household, role: str | None) -> bool:
+        """Whether the page should offer this procedure to an official of ``role``."""
+        return role in self.starters and household.status in self.from_states
+
     def check_start(self, session: Session, household: Household, official,
                     data: dict) -> None:
-        pass
+        """Refuse, with the reason, a start the role or the household's state forbids.
+
+        ``official`` is None when another procedure starts this one.
+        """
+        if official is not None and official.role not in self.starters:
+            raise NotAllowed(f"role {official.role} may not start {self.process_id}",
+                             f"您的岗位不能发起“{self.title}”")
+        if household.status not in self.from_states:
+            raise household_states.refuse(household, f"发起“{self.title}”")
 
     def start_data(self, session: Session, household: Household, data: dict,
                    now: datetime) -> dict:
@@ -56,6 +82,15 @@ class Procedure:
     def on_engine_steps(self, household: Household, workflow, now: datetime) -> None:
         pass
 
+    def follow_ups(self, household: Household, workflow,
+                   task_name: str | None) -> list[tuple[str, dict]]:
+        """Procedures to start, in the same transaction, after a command.
+
+        ``task_name`` is the task the command completed (None for a start or a
+        timer). The assistance plan, say, starts when the county approves.
+        """
+        return []
+
 
 _REGISTRY: dict[str, Procedure] = {}
 
@@ -65,15 +100,30 @@ def register(procedure: Procedure) -> Procedure:
     return procedure
 
 
+def _load_all() -> None:
+    if _REGISTRY:
+        return
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
 def procedure_for(process_id: str) -> Procedure:
-    if not _REGISTRY:
-        from . import identification  # noqa: F401  (registers itself)
+    _load_all()
     try:
         return _REGISTRY[process_id]
     except KeyError:
         raise NotFound(f"unknown procedure {process_id}", "未知的业务流程") from None
 
 
+def all_procedures() -> list[Procedure]:
+    _load_all()
+    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+
+
 def all_process_ids() -> list[str]:
-    procedure_for("identification")
-    return sorted(_REGISTRY)
+    return [procedure.process_id for procedure in all_procedures()]
+
+
+def is_registered(process_id: str) -> bool:
+    _load_all()
+    return process_id in _REGISTRY

@@ -13,13 +13,13 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from engine.clock import local_date
-from engine.errors import InvalidData, NotAllowed, NotFound
+from engine.errors import InvalidData, NotFound
 from engine.forms import FieldError
 from engine.models import Household, MonitoringLine
 from fangfan import household_states
 from fangfan.roles import CLUE_TAKERS
 
-from . import Procedure, register
+from . import Procedure, is_registered, register
 
 #: Where a risk clue comes from (guide Q34, Q42).
 CLUE_SOURCES = {
@@ -32,20 +32,10 @@ CLUE_SOURCES = {
 
 class Identification(Procedure):
     process_id = "identification"
+    title = "识别认定"
     starters = CLUE_TAKERS
-
-    def check_start(self, session: Session, household: Household, official,
-                    data: dict) -> None:
-        if official.role not in self.starters:
-            raise NotAllowed("role may not record a risk clue",
-                             "您的岗位不能登记风险线索")
-        if household.status == "in_identification":
-            raise household_states.ForbiddenMove(
-                "an identification is already running for this household",
-                "该农户已在识别认定中，不能重复发起")
-        if household.status == "monitored":
-            raise household_states.ForbiddenMove(
-                "household is monitored already", "该农户已是监测对象")
+    #: An eliminated household with a new risk is identified again (Q31).
+    from_states = frozenset({"ordinary", "clue", "eliminated"})
 
     def start_data(self, session: Session, household: Household, data: dict,
                    now: datetime) -> dict:
@@ -92,7 +82,15 @@ class Identification(Procedure):
 
     def on_engine_steps(self, household: Household, workflow, now: datetime) -> None:
         if workflow.completed and household.status == "in_identification":
-            household_states.move(household, "ordinary")
+            household_states.move_back(household)
+
+    def follow_ups(self, household: Household, workflow,
+                   task_name: str | None) -> list[tuple[str, dict]]:
+        """The assistance plan starts the day the county approves (Q23, Q34)."""
+        if (task_name == "county_approval" and household.status == "monitored"
+                and is_registered("assistance_plan")):
+            return [("assistance_plan", {"trigger": "identification"})]
+        return []
 
 
 def _clean_clue(clue, today: date) -> dict:
