@@ -115,6 +115,67 @@ def yuan(fen: int | None) -> str:
     return f"{sign}{whole}.{cents:02d}"
 
 
+#: Assistance measures (guide Q19–Q21): code → (Chinese, development measure,
+#: runs for a term that continues after elimination).
+MEASURE_TYPES = {
+    "employment": ("务工就业", True, False),
+    "public_welfare_job": ("公益性岗位", True, True),
+    "workshop_job": ("帮扶车间就业", True, False),
+    "skills_training": ("提升劳动能力的技能培训", True, False),
+    "industry": ("产业帮扶（扩大生产或转变经营方式）", True, False),
+    "microcredit": ("小额信贷", True, True),
+    "land_and_assets": ("开发利用土地、房屋等生产资料", True, False),
+    "work_relief": ("以工代赈", True, False),
+    "minimum_allowance": ("农村低保", False, False),
+    "extreme_hardship_support": ("特困供养", False, False),
+    "medical_aid": ("医疗保障与救助", False, False),
+    "education_support": ("教育帮扶（含雨露计划）", False, True),
+    "housing_safety": ("住房安全保障", False, False),
+    "drinking_water": ("饮水安全保障", False, False),
+    "temporary_assistance": ("临时救助", False, False),
+    "cash_or_goods": ("直接发放钱物", False, False),
+    "shares_and_dividends": ("入股分红", False, False),
+    "training_without_capacity": ("对提升劳动能力无直接作用的培训", False, False),
+    "other": ("其他", False, False),
+}
+
+#: The safety net (兜底保障) of a household without labour (guide Q20, Q29).
+SAFETY_NET_MEASURES = frozenset({"minimum_allowance", "extreme_hardship_support"})
+
+#: Labour capacities that count as labour for the plan rule (Q20: full, weak
+#: and half labour should get development measures where conditions allow).
+LABOUR = frozenset({"full", "weak", "half"})
+
+
+def has_labour(members: list[dict]) -> bool:
+    """Whether any member can work; a household where none can is 整户无劳动能力."""
+    return any(m.get("labour_capacity") in LABOUR for m in members)
+
+
+def plan_problems(measures: list[dict], members: list[dict], willing: bool) -> list[str]:
+    """Why an assistance plan breaks guide Q20/Q21, in Chinese; empty when it holds.
+
+    A household with labour that is willing needs at least one development
+    measure, and handing out cash or goods, shares and dividends, and training
+    that raises no capacity are not development measures. A household without
+    labour needs the safety net.
+    """
+    problems = []
+    if not measures:
+        problems.append("帮扶计划至少包含一项帮扶措施（指南第18问）")
+
+    types = {m.get("type") for m in measures}
+    if has_labour(members) and willing and not any(
+            MEASURE_TYPES.get(t, ("", False, False))[1] for t in types):
+        problems.append(
+            "有劳动能力、有意愿的监测对象至少落实一项产业就业等开发式帮扶措施；"
+            "直接发钱发物、入股分红和对提升劳动能力没有直接作用的培训不属于"
+            "开发式帮扶（指南第20、21问）")
+    if not has_labour(members) and not types & SAFETY_NET_MEASURES:
+        problems.append("无劳动能力的家庭应落实低保或特困供养等兜底保障（指南第20问）")
+    return problems
+
+
 def script_functions() -> dict:
     """The rules that BPMN scripts, conditions and DMN cells may call."""
     return {
