@@ -36,6 +36,7 @@ class EventKind(StrEnum):
     CANCELLED = "cancelled"
     CLOCK_ADVANCED = "clock_advanced"
     MODEL_DEPLOYED = "model_deployed"
+    LINE_SET = "line_set"
 
 
 def _canonical(value) -> str:

@@ -85,19 +85,27 @@ class Fangfan:
             session.add(user)
         return user
 
-    def set_monitoring_line(self, year: int, amount_fen: int) -> None:
-        """The province's line for a year (guide Q10), in fen per person per year."""
-        if not 2000 <= year <= 2100:
-            raise SetupError(f"year {year} is out of range")
-        if amount_fen <= 0:
-            raise SetupError("the monitoring line must be positive")
+    def set_monitoring_line(self, year: int, amount_fen: int, official=None) -> None:
+        """The province's line for a year (guide Q10), in fen per person per year.
 
+        Every change is recorded in the system history with who made it.
+        """
+        if not 2000 <= year <= 2100:
+            raise SetupError(f"year {year} is out of range（年度超出范围）")
+        if amount_fen <= 0:
+            raise SetupError("the monitoring line must be positive（监测线应为正数）")
+
+        actor = official.actor if official is not None else SYSTEM
         with self.sessions.begin() as session:
             line = session.get(MonitoringLine, year)
+            before = line.amount_fen if line else None
             if line is None:
                 session.add(MonitoringLine(year=year, amount_fen=amount_fen))
             else:
                 line.amount_fen = amount_fen
+            history.append(session, history.SYSTEM_STREAM, clock.now(session), actor,
+                           EventKind.LINE_SET,
+                           {"year": year, "amount_fen": amount_fen, "before": before})
 
     def advance_clock(self, days: float, official) -> tuple:
         """Move the simulated clock and record the move in the system history."""

@@ -25,9 +25,10 @@ def create_app(fangfan, secret_key: str | None = None, testing: bool = False) ->
     )
     app.extensions["fangfan"] = fangfan
 
-    from . import auth, cases, clock_pages, households, inbox, tasks
+    from . import auth, cases, clock_pages, households, inbox, lines, notices, tasks
 
-    for module in (auth, inbox, tasks, cases, households, clock_pages):
+    for module in (auth, inbox, tasks, cases, households, notices, lines,
+                   clock_pages):
         app.register_blueprint(module.blueprint)
     auth.install(app)
 
