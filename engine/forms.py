@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -61,6 +62,8 @@ def _message(error) -> str:
     if kind in ("maxLength", "maxItems"):
         return f"过长（最多 {error.validator_value}）"
     if kind == "type":
+        if error.schema.get("x-money"):
+            return "金额应为数字，单位元，最多两位小数，如 6000 或 6000.50"
         return "格式不正确"
     if kind in ("enum", "oneOf", "const"):
         return "取值无效" if kind != "const" else "必须确认此项"
@@ -75,8 +78,19 @@ def _message(error) -> str:
     return error.message
 
 
-def validate(form_name: str, data) -> list[FieldError]:
-    """Every problem with ``data`` for this form; empty when it may be submitted."""
+#: The most a money field may hold unless its schema says otherwise: 10 million
+#: yuan, so that a slip of extra zeros is caught rather than stored.
+MONEY_MAX_FEN = 1_000_000_000
+
+
+def validate(form_name: str, data, today: date | None = None,
+             earliest: date | None = None) -> list[FieldError]:
+    """Every problem with ``data`` for this form; empty when it may be submitted.
+
+    With ``today``, fields marked ``x-past`` must be dates between ``earliest``
+    (when the case began) and today: a visit or a meeting cannot be recorded
+    for a day that has not come, nor for one before the case existed.
+    """
     if not isinstance(data, dict):
         return [FieldError("", "表单数据格式不正确")]
 
@@ -92,7 +106,54 @@ def validate(form_name: str, data) -> list[FieldError]:
                                  f"{title}：{message}" if title else message))
 
     errors += _id_number_errors(schema, data, [])
-    return errors
+    errors += _range_errors(schema, data, today, earliest)
+    return _first_per_field(errors)
+
+
+def _first_per_field(errors: list[FieldError]) -> list[FieldError]:
+    """One message per field: the schema's, where a rule here says the same."""
+    seen, kept = set(), []
+    for error in errors:
+        if error.path not in seen or not error.path:
+            kept.append(error)
+            seen.add(error.path)
+    return kept
+
+
+def _leaves(schema: dict, value, path: list):
+    """(path, schema, value) of every scalar the data holds, following the schema."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            sub = schema.get("properties", {}).get(key)
+            if sub is not None:
+                yield from _leaves(sub, item, path + [key])
+    elif isinstance(value, list) and schema.get("type") == "array":
+        for index, item in enumerate(value):
+            yield from _leaves(schema.get("items", {}), item, path + [index])
+    else:
+        yield path, schema, value
+
+
+def _range_errors(schema: dict, data: dict, today: date | None,
+                  earliest: date | None) -> list[FieldError]:
+    found = []
+    for path, sub, value in _leaves(schema, data, []):
+        where = ".".join(map(str, path))
+        if sub.get("x-money") and isinstance(value, int) and "maximum" not in sub:
+            if value > MONEY_MAX_FEN:
+                found.append(FieldError(where, f"{_title(schema, path)}：金额过大，"
+                                               "请核对是否多输了位数"))
+        if sub.get("x-past") and today is not None and isinstance(value, str):
+            try:
+                day = date.fromisoformat(value)
+            except ValueError:
+                continue
+            if day > today:
+                found.append(FieldError(where, f"{_title(schema, path)}：不能晚于今天"))
+            elif earliest is not None and day < earliest:
+                found.append(FieldError(where, f"{_title(schema, path)}：不能早于"
+                                               f"本案开始之日（{earliest}）"))
+    return found
 
 
 def _id_number_errors(schema: dict, value, path: list) -> list[FieldError]:

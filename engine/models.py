@@ -80,6 +80,10 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(32))
     division_code: Mapped[str] = mapped_column(String(12), ForeignKey("divisions.code"))
+    #: Bumped at logout: sessions signed before it are no longer accepted.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Household(Base):
@@ -112,6 +116,21 @@ class Household(Base):
     members: Mapped[list] = mapped_column(JSON, default=list)
     #: Assistance measures: type, department, start, end, status (guide Q18–Q23).
     measures: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class HouseholdMember(Base):
+    """Who belongs to which household: a person is a member of one household only.
+
+    A projection of ``Household.members`` (and the head), kept so that the same
+    ID number cannot be counted in two households or twice in one.
+    """
+
+    __tablename__ = "household_members"
+
+    id_number: Mapped[str] = mapped_column(String(18), primary_key=True)
+    household_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("households.id"), index=True
+    )
 
 
 class MonitoringLine(Base):

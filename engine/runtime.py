@@ -40,9 +40,17 @@ from fangfan.roles import role_for_lane
 from fangfan.rules import within
 
 from . import clock, forms, history, projections
+from .clock import local_date
 from .errors import CommandError, Conflict, InvalidData, NotAllowed, NotFound
 from .history import SYSTEM, Actor, EventKind
-from .models import Household, Instance, OpenTask, WaitingTimer
+from .models import (
+    Division,
+    Household,
+    HouseholdMember,
+    Instance,
+    OpenTask,
+    WaitingTimer,
+)
 from .projections import Projection
 from fangfan.procedures import procedure_for
 from .serialization import dump_state, load_state, new_workflow
@@ -251,12 +259,13 @@ class Engine:
             open_task, instance, household = found
             self._authorize(open_task, official)
 
-            errors = forms.validate(open_task.form, data)
+            procedure = procedure_for(instance.process_id)
+            workflow, known = self._restore(session, instance)
+            began = procedure.case_began(workflow.data) or local_date(instance.started_at)
+            errors = forms.validate(open_task.form, data, local_date(now), began)
             if errors:
                 raise InvalidData(errors)
 
-            procedure = procedure_for(instance.process_id)
-            workflow, known = self._restore(session, instance)
             task = workflow.get_task_from_id(_uuid(task_id))
             if task is None or task.state != TaskState.READY:
                 raise Conflict("task is no longer ready", "该任务已不在办理状态")
@@ -337,17 +346,26 @@ class Engine:
 
     # -- the parts of a command ----------------------------------------------
 
+    def _register(self, session: Session, columns: dict) -> Household:
+        """A new household, in a village that exists, headed by someone not yet counted."""
+        division = session.get(Division, columns.get("division_code"))
+        if division is None or division.level != 5:
+            raise InvalidData([forms.FieldError("division_code", "请选择您辖区内的村")])
+        if session.get(HouseholdMember, columns["head_id_number"]) is not None:
+            raise InvalidData([forms.FieldError(
+                "head_id_number",
+                "该身份证号已登记在其他农户中（户主或成员），请从已有农户中选择")])
+
+        registered = Household(**columns)
+        session.add(registered)
+        session.flush()
+        session.add(HouseholdMember(id_number=registered.head_id_number,
+                                    household_id=registered.id))
+        return registered
+
     def _household(self, session: Session, household: int | dict) -> Household:
         if isinstance(household, dict):
-            duplicate = session.scalar(select(Household.id).where(
-                Household.head_id_number == household["head_id_number"]))
-            if duplicate is not None:
-                raise InvalidData([forms.FieldError(
-                    "head_id_number", "该身份证号已登记为户主，请从已有农户中选择")])
-            registered = Household(**household)
-            session.add(registered)
-            session.flush()
-            return registered
+            return self._register(session, household)
 
         found = session.get(Household, household, with_for_update=True)
         if found is None:

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from engine.models import Household
 
+from . import membership
 from .demo_data import DEMO_PASSWORD, demo_households, demo_users
 from .roles import BY_CODE
 from .service import Fangfan
@@ -24,7 +25,11 @@ def seed(fangfan: Fangfan, lines_yuan: dict[int, int]) -> bool:
 
     with fangfan.sessions.begin() as session:
         if not session.scalar(select(func.count()).select_from(Household)):
-            session.add_all(Household(**household) for household in demo_households())
+            households = [Household(**columns) for columns in demo_households()]
+            session.add_all(households)
+            session.flush()
+            for household in households:
+                membership.record(session, household, household.members)
     return True
 
 

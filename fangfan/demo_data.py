@@ -44,7 +44,7 @@ REFERENCE_DATE = date(2024, 1, 1)
 _SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁宋谢韩唐冯于董萧"
 _GIVEN_CHARS = "国建志秀兰英华明玉春桂芳海军平红德文伟丽敏静强磊洪涛霞凤成立云"
 
-RELATIONS = ("户主", "配偶", "子女", "父母", "孙子女", "其他")
+RELATIONS = ("head", "spouse", "child", "parent", "grandchild", "other")
 RESIDENCE_TYPES = ("rural", "urban", "collective")
 LABOUR_CAPACITIES = ("full", "weak", "half", "none")
 
@@ -144,9 +144,9 @@ def _member(
 ) -> dict:
     age = _age(birth)
     residence = "rural"
-    if relation == "子女" and 18 <= age <= 24 and rng.random() < 0.5:
+    if relation == "child" and 18 <= age <= 24 and rng.random() < 0.5:
         residence = "collective"  # a student whose registration moved to school
-    elif relation in ("子女", "其他") and rng.random() < 0.15:
+    elif relation in ("child", "other") and rng.random() < 0.15:
         residence = "urban"
 
     return {
@@ -164,30 +164,30 @@ def _members(rng: random.Random, used: set[str]) -> list[dict]:
     head_birth = _birth(rng, 30, 75)
     head_age = _age(head_birth)
     surname = rng.choice(_SURNAMES)
-    members = [_member(rng, "户主", head_birth, head_male, used, surname)]
+    members = [_member(rng, "head", head_birth, head_male, used, surname)]
 
     if rng.random() < 0.8:
         spouse_birth = head_birth + timedelta(days=rng.randint(-4 * 365, 4 * 365))
-        members.append(_member(rng, "配偶", spouse_birth, not head_male, used))
+        members.append(_member(rng, "spouse", spouse_birth, not head_male, used))
 
     child_high = min(head_age - 20, 40)
     for _ in range(rng.choice((0, 1, 1, 2, 2, 3)) if child_high > 0 else 0):
         birth = _birth(rng, max(child_high - 15, 0), child_high)
-        members.append(_member(rng, "子女", birth, rng.random() < 0.5, used, surname))
+        members.append(_member(rng, "child", birth, rng.random() < 0.5, used, surname))
 
     if head_age < 55 and rng.random() < 0.5:
         birth = _birth(rng, head_age + 22, min(head_age + 35, 95))
-        members.append(_member(rng, "父母", birth, rng.random() < 0.5, used, surname))
+        members.append(_member(rng, "parent", birth, rng.random() < 0.5, used, surname))
 
     if head_age > 55 and rng.random() < 0.4:
         birth = _birth(rng, 2, 12)
         members.append(
-            _member(rng, "孙子女", birth, rng.random() < 0.5, used, surname)
+            _member(rng, "grandchild", birth, rng.random() < 0.5, used, surname)
         )
 
     if rng.random() < 0.1:
         birth = _birth(rng, 20, 70)
-        members.append(_member(rng, "其他", birth, rng.random() < 0.5, used))
+        members.append(_member(rng, "other", birth, rng.random() < 0.5, used))
     return members
 
 

@@ -74,8 +74,13 @@ def _refused_and_unchanged(fangfan, case_id: int, response, status: int, text: s
     ({"income.wages_fen": None}, "工资性收入：请填写"),
     ({"consent": None}, "必须确认此项"),
     ({"income.wages_fen": "-100"}, "不能小于 0"),
-    ({"income.business_fen": "12.345"}, "格式不正确"),
-    ({"out_of_pocket.medical_fen": "一千"}, "格式不正确"),
+    ({"income.business_fen": "12.345"}, "金额应为数字"),
+    ({"out_of_pocket.medical_fen": "一千"}, "金额应为数字"),
+    ({"income.wages_fen": "99999999999"}, "金额过大"),
+    ({"verified_on": "2099-01-01"}, "不能晚于今天"),
+    ({"verified_on": "2001-01-01"}, "不能早于本案开始之日"),
+    ({"members.1.relation": "head"}, "应有且只有一位户主"),
+    ({"members.0.relation": "spouse"}, "应有且只有一位户主"),
     ({"verified_on": "2026-13-40"}, "日期格式应为"),
 ])
 def test_home_verification_refuses_bad_data_and_keeps_the_task(
@@ -90,6 +95,74 @@ def test_home_verification_refuses_bad_data_and_keeps_the_task(
     assert message in response.text
     assert snapshot(fangfan, case_id) == before
     assert town.task_for(household_id, "home_verification")
+
+
+def test_a_member_counted_twice_or_in_another_household_is_refused(
+        fangfan, town, new_id_number):
+    """Q7, Q12: income per capita divides by members, each counted once."""
+    case_id, household_id, ids = _new_case(fangfan, town, new_id_number)
+    other_case, other_household, other_ids = _new_case(fangfan, town, new_id_number)
+    town.complete(other_household, "home_verification", home_verification(*other_ids))
+    before = snapshot(fangfan, case_id)
+
+    twice = town.complete(household_id, "home_verification",
+                          home_verification(ids[0], ids[0]))
+    elsewhere = town.complete(household_id, "home_verification",
+                              home_verification(ids[0], other_ids[1]))
+    not_the_head = town.complete(household_id, "home_verification",
+                                 home_verification(new_id_number(), ids[1]))
+
+    assert twice.status_code == 400 and "身份证号重复" in twice.text
+    assert elsewhere.status_code == 400 and "已登记在其他农户中" in elsewhere.text
+    assert not_the_head.status_code == 400 and "应与登记的户主一致" in not_the_head.text
+    assert snapshot(fangfan, case_id) == before
+
+
+def test_a_new_household_headed_by_a_member_of_another_is_refused(
+        fangfan, town, new_id_number):
+    case_id, household_id, ids = _new_case(fangfan, town, new_id_number)
+    town.complete(household_id, "home_verification", home_verification(*ids))
+
+    response = town.report_clue({
+        "household_id": "new", "head_name": "配偶另立户", "division_code": "371321101200",
+        "head_id_number": ids[1], "source": "application", "description": "申报"})
+
+    assert response.status_code == 400
+    assert "已登记在其他农户中" in response.text
+
+
+@pytest.mark.parametrize("votes, result", [
+    (("1", "30"), "agree"), (("0", "0"), "agree"), (("30", "1"), "disagree")])
+def test_democratic_review_result_must_agree_with_its_vote(
+        fangfan, app, town, new_id_number, votes, result):
+    case_id, household_id, ids = _new_case(fangfan, town, new_id_number)
+    town.complete(household_id, "home_verification", home_verification(*ids))
+    before = snapshot(fangfan, case_id)
+
+    response = Desk(app, "village").complete(household_id, "democratic_review", {
+        **DEMOCRATIC_REVIEW, "review_votes_for": votes[0],
+        "review_votes_against": votes[1], "review_result": result})
+
+    assert response.status_code == 400
+    assert snapshot(fangfan, case_id) == before
+
+
+@pytest.mark.parametrize("division_code", [
+    "371321101000",  # the town itself: no village cadre would see the case
+    "371321000000",  # the county
+    "371321101999",  # no such village
+])
+def test_a_clue_must_name_a_real_village_of_the_jurisdiction(
+        fangfan, town, new_id_number, division_code):
+    response = town.report_clue({
+        "household_id": "new", "head_name": "测试", "division_code": division_code,
+        "head_id_number": new_id_number(), "source": "application",
+        "description": "申报"})
+
+    assert response.status_code == 400
+    assert "请选择您辖区内的村" in response.text
+    with fangfan.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Instance)) == 0
 
 
 def test_member_id_number_with_a_wrong_check_digit_is_refused(

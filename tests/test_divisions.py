@@ -114,7 +114,7 @@ def test_demo_households_are_valid_and_deterministic(by_code):
         assert household["bank_account"].isdigit()
 
         head = household["members"][0]
-        assert head["relation"] == "户主"
+        assert head["relation"] == "head"
         assert head["id_number"] == household["head_id_number"]
         assert head["name"] == household["head_name"]
         for member in household["members"]:

@@ -6,11 +6,11 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, render_template
+from flask import Flask, abort, render_template, request
 
 from engine.clock import CHINA
 from fangfan.household_states import STATES
-from fangfan.roles import BY_CODE
+from fangfan.roles import BY_CODE, CLUE_TAKERS
 from fangfan.rules import CATEGORIES, mask_id_number, mask_phone, yuan
 
 
@@ -39,7 +39,38 @@ def create_app(fangfan, secret_key: str | None = None, testing: bool = False) ->
         local=lambda moment: moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
         if moment else "",
     )
-    app.jinja_env.globals.update(CATEGORIES=CATEGORIES, STATES=STATES, ROLES=BY_CODE)
+    app.jinja_env.globals.update(CATEGORIES=CATEGORIES, STATES=STATES, ROLES=BY_CODE,
+                                  CLUE_TAKERS=CLUE_TAKERS)
+
+    @app.before_request
+    def refuse_impossible_ids():
+        """An id no row can have is simply not found, not a database error."""
+        for value in (request.view_args or {}).values():
+            if isinstance(value, int) and not 0 < value < 2**62:
+                abort(404)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; frame-ancestors 'none'")
+        return response
+
+    @app.errorhandler(400)
+    def bad_request(_error):
+        return render_template(
+            "message.html", title="提交无效",
+            message="页面已过期或提交内容无效（可能是登录已超时）。请返回上一页，刷新后重新填写提交。",
+        ), 400
+
+    @app.errorhandler(403)
+    def forbidden(_error):
+        return render_template("message.html", title="无权访问",
+                               message="该内容不在您的岗位或辖区范围内。"), 403
 
     @app.errorhandler(404)
     def not_found(_error):

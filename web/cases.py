@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import (
     Blueprint,
     abort,
@@ -22,7 +24,7 @@ from fangfan.divisions import full_name
 from fangfan.procedures import procedure_for
 from fangfan.procedures.identification import CLUE_SOURCES
 from fangfan.roles import CLUE_TAKERS
-from fangfan.rules import id_number_problem, within
+from fangfan.rules import division_level, id_number_problem, within
 
 from . import queries
 from .auth import current_official, fangfan, login_required
@@ -55,11 +57,12 @@ def show(instance_id: int):
             .order_by(WaitingTimer.due_at)))
         place = full_name(session, household.division_code, " / ")
         now = clock.now(session)
+        names = queries.display_names(session, events)
 
     return render_template(
         "case.html", instance=instance, household=household, place=place,
         tasks=tasks, timers=timers, now=now, facts=case_facts(events),
-        timeline=timeline(events), chain_breaks=history.verify_chain(events),
+        timeline=timeline(events, names), chain_breaks=history.verify_chain(events),
         full_view=g.user.role in FULL_VIEW_ROLES,
         done_steps=sorted({e.task_name for e in events if e.task_name}),
         warning_lead=WARNING_LEAD,
@@ -85,7 +88,7 @@ def new_clue():
     """A risk clue (guide Q34) about a known or newly registered household."""
     if g.user.role not in CLUE_TAKERS:
         return render_template("message.html", title="无权登记",
-                               message="只有村级、镇级和县级乡村振兴部门可以登记风险线索。"), 403
+                               message="只有村级、镇级、县级乡村振兴部门和12317热线可以登记风险线索。"), 403
 
     errors, status = {}, 200
     if request.method == "POST":
@@ -129,12 +132,16 @@ def _household_for_clue(form) -> int | dict:
     division_code = form.get("division_code", "")
     if not head_name:
         errors.append(_error("head_name", "请填写户主姓名"))
+    elif len(head_name) > 32:
+        errors.append(_error("head_name", "户主姓名过长"))
     problem = id_number_problem(id_number)
     if problem:
         errors.append(_error("head_id_number", problem))
-    if phone and not (phone.isdigit() and len(phone) == 11):
-        errors.append(_error("phone", "联系电话应为11位数字"))
-    if not within(division_code or "x" * 12, g.user.division_code) or len(division_code) != 12:
+    if phone and not re.fullmatch(r"1[3-9][0-9]{9}", phone):
+        errors.append(_error("phone", "联系电话应为11位手机号码"))
+    if (not re.fullmatch(r"[0-9]{12}", division_code)
+            or division_level(division_code) != 5
+            or not within(division_code, g.user.division_code)):
         errors.append(_error("division_code", "请选择您辖区内的村"))
     if errors:
         raise InvalidData(errors)

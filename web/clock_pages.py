@@ -26,10 +26,11 @@ def page():
                                    message="只有流程管理员和县级乡村振兴部门可以拨动模拟时钟。"), 403
         try:
             days = float(request.form.get("days", "0"))
-            if not 0 < days <= 366:
+            if not 0.01 <= days <= 366:
                 raise ValueError
+            days = round(days, 2)
         except ValueError:
-            error = "请输入 0 到 366 之间的天数"
+            error = "请输入 0.01 到 366 之间的天数"
         else:
             try:
                 fangfan().advance_clock(days, Official(g.user.username, g.user.role,

@@ -42,8 +42,12 @@ def case_facts(events) -> dict:
     return facts
 
 
-def timeline(events) -> list[dict]:
-    """Each event as the case page shows it, submitted forms with their labels."""
+def timeline(events, names: dict[str, str] | None = None) -> list[dict]:
+    """Each event as the case page shows it, submitted forms with their labels.
+
+    ``names`` maps login names to the officials' display names.
+    """
+    names = {"system": "系统", **(names or {})}
     rows = []
     for event in events:
         fields = []
@@ -58,5 +62,6 @@ def timeline(events) -> list[dict]:
             "label": KIND_LABELS.get(event.kind, event.kind),
             "title": event.data.get("title") or event.task_name or "",
             "fields": fields,
+            "actor_name": names.get(event.actor, event.actor),
         })
     return rows

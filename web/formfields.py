@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from fangfan.rules import yuan
+
 _YUAN = re.compile(r"^-?\d+(\.\d{1,2})?$")
 
 
@@ -84,9 +86,7 @@ def _field(name: str, schema: dict, value, required: bool, errors: dict) -> Fiel
                      value="" if value is None else str(value), **base)
 
     if kind == "integer" and schema.get("x-money"):
-        shown = value
-        if isinstance(value, int):
-            shown = f"{value / 100:.2f}"
+        shown = yuan(value) if isinstance(value, int) else value
         return Field(kind="money", value="" if shown is None else shown, **base)
 
     if kind in ("integer", "number"):
@@ -136,6 +136,8 @@ def _parse_value(name: str, schema: dict, form):
     raw = form.get(name)
     if raw is None or raw.strip() == "":
         return None
+    if name.endswith("id_number"):
+        raw = raw.upper()  # the check character X is often typed in lower case
     return _scalar(schema, raw.strip())
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import Division, Household, Instance, OpenTask
+from engine.models import Division, Household, Instance, OpenTask, User
 from fangfan.rules import jurisdiction_prefix
 
 
@@ -58,3 +58,11 @@ def villages(session: Session, division_code: str):
         .order_by(Division.code)
         .limit(2000)
     ))
+
+
+def display_names(session: Session, events) -> dict[str, str]:
+    """Login name → display name of the officials who appear in ``events``."""
+    usernames = {event.actor for event in events}
+    return dict(session.execute(
+        select(User.username, User.display_name).where(User.username.in_(usernames))
+    ).all())

@@ -10,9 +10,9 @@ from engine.models import Household, Instance, OpenTask
 from fangfan.divisions import full_name
 from fangfan.rules import within
 
-from . import formfields
+from . import formfields, queries
 from .auth import current_official, fangfan, login_required
-from .facts import case_facts
+from .facts import case_facts, timeline
 from .inbox import WARNING_LEAD
 
 blueprint = Blueprint("tasks", __name__)
@@ -28,7 +28,8 @@ def _load(task_id: str):
         events = history.events_of(session, instance.id)
         place = full_name(session, household.division_code, " / ")
         now = clock.now(session)
-    return open_task, instance, household, events, place, now
+        names = queries.display_names(session, events)
+    return open_task, instance, household, events, place, now, names
 
 
 def _refusal(open_task: OpenTask) -> str | None:
@@ -47,7 +48,7 @@ def show(task_id: str):
         status = 409 if request.method == "POST" else 404
         return render_template("message.html", title="任务已办理",
                                message="该任务已办理或已不存在，请返回待办列表刷新。"), status
-    open_task, instance, household, events, place, now = loaded
+    open_task, instance, household, events, place, now, names = loaded
     refusal = _refusal(open_task)
     if refusal:
         return render_template("message.html", title="无权办理", message=refusal), 403
@@ -72,4 +73,5 @@ def show(task_id: str):
     return render_template("task.html", task=open_task, instance=instance,
                            household=household, place=place, schema=schema,
                            fields=fields, errors=errors, now=now,
-                           facts=case_facts(events), warning_lead=WARNING_LEAD), status
+                           facts=case_facts(events), warning_lead=WARNING_LEAD,
+                           timeline=timeline(events, names)), status

@@ -64,6 +64,14 @@ class Procedure:
         if household.status not in self.from_states:
             raise household_states.refuse(household, f"发起“{self.title}”")
 
+    def case_began(self, workflow_data: dict):
+        """The day the case began, the earliest date its forms may record.
+
+        None means the day the instance started; identification says the day
+        the risk clue was found, which may be earlier.
+        """
+        return None
+
     def start_data(self, session: Session, household: Household, data: dict,
                    now: datetime) -> dict:
         return dict(data)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from engine.clock import local_date
 from engine.errors import InvalidData, NotFound
 from engine.forms import FieldError
 from engine.models import Household, MonitoringLine
-from fangfan import household_states
+from fangfan import household_states, membership
 from fangfan.roles import CLUE_TAKERS
 
 from . import Procedure, is_registered, register
@@ -54,11 +54,17 @@ class Identification(Procedure):
             "monitoring_line_fen": line.amount_fen,
         }
 
+    def case_began(self, workflow_data: dict):
+        clue_date = workflow_data.get("clue", {}).get("date")
+        return date.fromisoformat(clue_date) if clue_date else None
+
     def on_start(self, household: Household, now: datetime) -> None:
         household_states.move(household, "in_identification")
 
     def check_task(self, task_name: str, data: dict, workflow_data: dict,
                    task_data: dict) -> list:
+        if task_name == "democratic_review":
+            return _review_problems(data)
         if task_name != "county_approval" or data.get("approval_decision") != "approve":
             return []
 
@@ -73,7 +79,13 @@ class Identification(Procedure):
     def on_task_completed(self, household: Household, task_name: str, data: dict,
                           workflow, now: datetime) -> None:
         if task_name == "home_verification":
-            household.members = data.get("members", [])
+            members = data.get("members", [])
+            session = object_session(household)
+            problems = membership.problems(session, household, members)
+            if problems:
+                raise InvalidData(problems)
+            household.members = members
+            membership.record(session, household, members)
         if task_name == "county_approval" and data.get("approval_decision") == "approve":
             household_states.move(household, "monitored")
             household.category = data["approved_category"]
@@ -93,6 +105,19 @@ class Identification(Procedure):
         return []
 
 
+def _review_problems(data: dict) -> list:
+    """A democratic review's result must agree with its own vote (guide Q35)."""
+    votes_for = data.get("review_votes_for", 0)
+    votes_against = data.get("review_votes_against", 0)
+    if votes_for + votes_against == 0:
+        return [FieldError("review_votes_for", "评议票数不能全为0")]
+    if data.get("review_result") == "agree" and votes_for <= votes_against:
+        return [FieldError("review_result", "赞成票未过半，评议结果不能为“同意”")]
+    if data.get("review_result") == "disagree" and votes_for > votes_against:
+        return [FieldError("review_result", "赞成票已过半，评议结果不能为“不同意”")]
+    return []
+
+
 def _clean_clue(clue, today: date) -> dict:
     """The clue as the model expects it, or the reasons it cannot be recorded."""
     errors = []
@@ -104,18 +129,22 @@ def _clean_clue(clue, today: date) -> dict:
     description = str(clue.get("description") or "").strip()
     if not description:
         errors.append(FieldError("clue.description", "请填写：风险情况"))
+    elif len(description) > 2000:
+        errors.append(FieldError("clue.description", "风险情况：不超过2000字"))
 
     try:
         clue_date = date.fromisoformat(str(clue.get("date") or today.isoformat()))
         if clue_date > today:
             errors.append(FieldError("clue.date", "发现日期不能晚于今天"))
+        elif (today - clue_date).days > 366:
+            errors.append(FieldError("clue.date", "发现日期不能早于一年前，请核对"))
     except ValueError:
         errors.append(FieldError("clue.date", "发现日期格式应为 YYYY-MM-DD"))
         clue_date = today
 
     if errors:
         raise InvalidData(errors)
-    return {"source": source, "description": description[:2000],
+    return {"source": source, "description": description,
             "date": clue_date.isoformat()}
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 16:18:35.487109
+Create Date: 2026-12-04 16:31:29.403402
 """
 from alembic import op
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('clock_state',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('simulated', sa.Boolean(), nullable=False),
@@ -95,10 +95,22 @@ def upgrade() -> None:
     sa.Column('display_name', sa.String(length=64), nullable=False),
     sa.Column('role', sa.String(length=32), nullable=False),
     sa.Column('division_code', sa.String(length=12), nullable=False),
+    sa.Column('session_epoch', sa.Integer(), nullable=False),
+    sa.Column('failed_logins', sa.Integer(), nullable=False),
+    sa.Column('locked_until', engine.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['division_code'], ['divisions.code'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('username')
     )
+    op.create_table('household_members',
+    sa.Column('id_number', sa.String(length=18), nullable=False),
+    sa.Column('household_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['household_id'], ['households.id'], ),
+    sa.PrimaryKeyConstraint('id_number')
+    )
+    with op.batch_alter_table('household_members', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_household_members_household_id'), ['household_id'], unique=False)
+
     op.create_table('instances',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('process_id', sa.String(length=64), nullable=False),
@@ -152,11 +164,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_waiting_timers_due_at'), ['due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_waiting_timers_instance_id'), ['instance_id'], unique=False)
 
-    
+
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('waiting_timers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_waiting_timers_instance_id'))
         batch_op.drop_index(batch_op.f('ix_waiting_timers_due_at'))
@@ -172,6 +184,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_instances_division_code'))
 
     op.drop_table('instances')
+    with op.batch_alter_table('household_members', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_household_members_household_id'))
+
+    op.drop_table('household_members')
     op.drop_table('users')
     with op.batch_alter_table('households', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_households_status'))
@@ -189,4 +205,4 @@ def downgrade() -> None:
 
     op.drop_table('divisions')
     op.drop_table('clock_state')
-    
+
