@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from datetime import date
 from pathlib import Path
 
 import click
@@ -19,9 +20,12 @@ from .service import Fangfan, SetupError
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_URL = f"sqlite:///{ROOT / 'instance' / 'demo.sqlite'}"
 
-#: Made-up monitoring lines for the demo (yuan per person per year); the real
-#: ones are set by the provincial bureau each first quarter (guide Q10).
-DEMO_LINES = {2023: 7200, 2024: 7500, 2025: 7800, 2026: 8000, 2027: 8200}
+#: Made-up monitoring lines for the demo (yuan per person per year), 2023 to
+#: next year; the real ones are set by the provincial bureau each first quarter
+#: (guide Q10).
+DEMO_LINES = {2023: 7200, 2024: 7500, 2025: 7800, 2026: 8000}
+DEMO_LINES.update({year: 8000 + 200 * (year - 2026)
+                   for year in range(2027, date.today().year + 2)})
 
 
 def _logging() -> None:

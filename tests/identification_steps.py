@@ -5,6 +5,9 @@ Shared by the HTTP tests and the browser test so both speak of the same case.
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from engine.clock import CHINA
 from fangfan.demo_data import VILLAGE_CODE
 
 from .desk import Desk, case_id
@@ -52,7 +55,7 @@ def home_verification(head_id: str, spouse_id: str, wages: str = BELOW_LINE_WAGE
         "out_of_pocket.disaster_fen": "0",
         "guarantees.education": "on", "guarantees.medical": "on",
         "guarantees.housing": "on", "guarantees.drinking_water": "on",
-        "consent": "on", "verified_on": "2026-12-04",
+        "consent": "on", "verified_on": today(),
     }
     if severe_hardship:
         fields["severe_hardship"] = "on"
@@ -76,10 +79,27 @@ def parsed_home_verification(ids) -> dict:
     return parse(load_form("home_verification.json"), MultiDict(home_verification(*ids)))
 
 
-DEMOCRATIC_REVIEW = {
-    "review_meeting": "representatives_meeting", "review_held_on": "2026-12-05",
-    "review_result": "agree", "review_votes_for": "21", "review_votes_against": "2",
-}
+def today() -> str:
+    """Today in China, as the forms' date fields take it.
+
+    Dates are computed when a step is filled in, not when this module is
+    imported: a case begun after midnight in China must not get yesterday.
+    """
+    return datetime.now(CHINA).date().isoformat()
+
+
+def democratic_review() -> dict:
+    return {"review_meeting": "representatives_meeting", "review_held_on": today(),
+            "review_result": "agree", "review_votes_for": "21",
+            "review_votes_against": "2"}
+
+
+def system_entry() -> dict:
+    return {"announcement_no": "沂南乡振〔2026〕12号", "entered_on": today()}
+
+
+#: Kept for tests that take a fixed dict; the dates are today's at import.
+DEMOCRATIC_REVIEW = democratic_review()
 
 TOWN_APPROVES = {"town_decision": "approve"}
 
@@ -87,7 +107,7 @@ CROSS_CHECK = {
     "cross_check_departments": "civil_affairs", "cross_check_findings": "未发现异常",
 }
 
-SYSTEM_ENTRY = {"announcement_no": "沂南乡振〔2026〕12号", "entered_on": "2026-12-20"}
+SYSTEM_ENTRY = system_entry()
 
 
 def approve(category: str, reason: str | None = None) -> dict:
