@@ -155,8 +155,8 @@ def has_labour(members: list[dict]) -> bool:
 def plan_problems(measures: list[dict], members: list[dict], willing: bool) -> list[str]:
     """Why an assistance plan breaks guide Q20/Q21, in Chinese; empty when it holds.
 
-    A household with labour that is willing needs at least one development
-    measure, and handing out cash or goods, shares and dividends, and training
+    A household with full labour that is willing needs at least one development
+    measure (for weak and half labour Q20 asks only to explore one), and handing out cash or goods, shares and dividends, and training
     that raises no capacity are not development measures. A household without
     labour needs the safety net.
     """
@@ -165,7 +165,8 @@ def plan_problems(measures: list[dict], members: list[dict], willing: bool) -> l
         problems.append("帮扶计划至少包含一项帮扶措施（指南第18问）")
 
     types = {m.get("type") for m in measures}
-    if has_labour(members) and willing and not any(
+    full_labour = any(m.get("labour_capacity") == "full" for m in members)
+    if full_labour and willing and not any(
             MEASURE_TYPES.get(t, ("", False, False))[1] for t in types):
         problems.append(
             "有劳动能力、有意愿的监测对象至少落实一项产业就业等开发式帮扶措施；"

@@ -108,11 +108,17 @@ def register(procedure: Procedure) -> Procedure:
     return procedure
 
 
+_loaded = False
+
+
 def _load_all() -> None:
-    if _REGISTRY:
+    """Import every procedure module once, whatever was imported before."""
+    global _loaded
+    if _loaded:
         return
     for module in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{module.name}")
+    _loaded = True
 
 
 def procedure_for(process_id: str) -> Procedure:
