@@ -212,6 +212,13 @@ def test_removal_is_applied_only_after_national_consent(fangfan, desks, new_id_n
 
     assert _record(fangfan, household_id)["status"] == "removed"
     assert _instance(fangfan, instance_id).status == "completed"
+    with fangfan.sessions() as session:
+        from engine.models import HouseholdMember
+        from sqlalchemy import func, select
+
+        members_left = session.scalar(select(func.count()).select_from(HouseholdMember)
+                                      .where(HouseholdMember.household_id == household_id))
+    assert members_left == 0, "a removed record lets its people be registered again"
     page = desks["city"].get(f"/cases/{instance_id}")
     assert "同意备案，统一操作" in page.text
     assert "国乡振函〔2026〕77号" in page.text

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, object_session
 
 from engine import forms
 from engine.errors import Conflict, InvalidData
 from engine.forms import FieldError
-from engine.models import Household, Instance
-from fangfan import household_states
+from engine.models import Household, HouseholdMember, Instance
+from fangfan import household_states, measures
 from fangfan.rules import has_labour
 
 from . import Procedure, register
@@ -157,6 +157,10 @@ def apply_change(household: Household, request: dict) -> None:
 
     if kind == "removal":
         household_states.move(household, "removed")
+        measures.stop_all(household)
+        # A wrong record lets its people go: they may be registered correctly.
+        object_session(household).execute(
+            delete(HouseholdMember).where(HouseholdMember.household_id == household.id))
 
     elif kind == "rollback":
         _, back_to = ROLLBACKS[request["change_rollback_of"]]
