@@ -7,7 +7,9 @@ its time and actor; pages read it instead of restoring the workflow.
 from __future__ import annotations
 
 from engine import forms
+from engine.errors import CommandError
 from engine.history import EventKind
+from fangfan.procedures import procedure_for
 from fangfan.procedures.identification import CLUE_SOURCES
 from fangfan.rules import CATEGORIES, NOT_IDENTIFIED
 
@@ -42,6 +44,14 @@ def case_facts(events) -> dict:
     return facts
 
 
+def _start_form(process_id: str | None) -> str | None:
+    """The form a procedure was started with, so reviewers see the request."""
+    try:
+        return procedure_for(process_id).start_form if process_id else None
+    except CommandError:
+        return None
+
+
 def timeline(events, names: dict[str, str] | None = None) -> list[dict]:
     """Each event as the case page shows it, submitted forms with their labels.
 
@@ -50,11 +60,13 @@ def timeline(events, names: dict[str, str] | None = None) -> list[dict]:
     names = {"system": "系统", **(names or {})}
     rows = []
     for event in events:
+        form = event.data.get("form") if event.kind == EventKind.TASK_COMPLETED else None
+        if event.kind == EventKind.STARTED:
+            form = _start_form(event.data.get("process"))
         fields = []
-        if event.kind == EventKind.TASK_COMPLETED and event.data.get("form"):
+        if form:
             try:
-                schema = forms.load_form(event.data["form"])
-                fields = formfields.build(schema, event.data.get("data", {}))
+                fields = formfields.build(forms.load_form(form), event.data.get("data", {}))
             except (OSError, ValueError):
                 fields = []
         rows.append({
