@@ -496,9 +496,17 @@ def _uuid(task_id: str):
 
 
 def _end_event_name(workflow: BpmnWorkflow) -> str | None:
+    """The end the case reached: a terminate end if one ended it, else the last end.
+
+    Parallel branches may each reach an end of their own; the terminate end
+    (不予认定, 已认定为监测对象) is the one that says how the case ended.
+    """
     ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
             if type(t.task_spec).__name__ == "EndEvent"]
-    return ends[-1].task_spec.bpmn_name if ends else None
+    terminating = [t for t in ends if type(getattr(t.task_spec, "event_definition", None))
+                   .__name__ == "TerminateEventDefinition"]
+    chosen = terminating or sorted(ends, key=lambda t: t.last_state_change)
+    return chosen[-1].task_spec.bpmn_name if chosen else None
 
 
 def is_human_task(task) -> bool:

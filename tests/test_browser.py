@@ -173,7 +173,7 @@ def test_village_cadre_logs_in_and_completes_the_democratic_review(fangfan, page
     expect(review).to_have_count(1)
     expect(review).to_contain_text("村民代表会议")
     expect(review).to_contain_text("同意纳入")
-    expect(review).to_contain_text("village")
+    expect(review).to_contain_text("岸堤村村干部")
 
     page.get_by_role("link", name="待办", exact=True).click()
     expect(page.get_by_role("heading", name=re.compile("我的待办"))).to_be_visible()

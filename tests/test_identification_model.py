@@ -71,7 +71,17 @@ TIMERS = {
     "deadline_home_verification": ("P3D", False),
     "notice_period": ("P5D", True),
     "deadline_system_entry": ("P10D", False),
-    "deadline_identification": ("P15D", None),  # intermediate catch event, not a boundary
+    # On the receive task that waits for the county's decision: interrupting, so
+    # the escalation replaces the wait; the decision arriving first cancels it.
+    "deadline_identification": ("P15D", True),
+}
+
+#: What each deadline is for, as shown to officials in the inbox and history.
+TIMER_NAMES = {
+    "deadline_home_verification": "入户核实3天期限",
+    "notice_period": "公示5天期满",
+    "deadline_system_entry": "公告录入10天期限",
+    "deadline_identification": "识别认定15天期限",
 }
 
 LINE_FEN = 700_000  # an illustrative monitoring line: 7000 yuan per person per year
@@ -305,8 +315,8 @@ def test_timer_expressions_are_quoted_iso_durations():
         assert value == duration, name
         assert re.fullmatch(r"P\d+D", value), name
         TimerEventDefinition.parse_iso_duration(value)
-        if interrupting is not None:
-            assert ts.cancel_activity is interrupting, name
+        assert ts.cancel_activity is interrupting, name
+        assert ts.bpmn_name == TIMER_NAMES[name], name
 
 
 def test_business_rule_task_calls_the_classification_decision():
@@ -410,12 +420,17 @@ def test_form_follows_the_conventions(form):
 
 
 def test_form_field_names_do_not_collide_across_tasks():
-    # Task data is merged; the three escalation tasks share supervision.json on purpose.
+    # Task data is merged within an instance; the three escalation tasks share
+    # supervision.json on purpose. Other procedures' forms (another instance,
+    # another data dictionary) may reuse a name such as ``approval_decision``.
+    forms = sorted({ts.extensions["properties"]["form"] for ts in SPEC.task_specs.values()
+                    if isinstance(ts, UserTask)})
+    assert "home_verification.json" in forms and "supervision.json" in forms
     owners = {}
-    for form in sorted(FORMS.glob("*.json")):
-        for name in load_form(form.name)["properties"]:
-            assert name not in owners, f"{name} in {form.name} and {owners.get(name)}"
-            owners[name] = form.name
+    for form in forms:
+        for name in load_form(form)["properties"]:
+            assert name not in owners, f"{name} in {form} and {owners.get(name)}"
+            owners[name] = form
     assert not set(owners) & {"household", "clue", "monitoring_line_fen", "proposed_category"}
 
 
@@ -425,12 +440,48 @@ def test_home_verification_form_requires_consent_and_a_member():
     assert not validator.is_valid(home_verification_data(consent=False))
     assert not validator.is_valid(home_verification_data(members=[]))
     assert not validator.is_valid(home_verification_data(risk_types=["illness", "illness"]))
+    # At least one risk type; "none" says so explicitly (guide Q11) and stands alone.
+    assert not validator.is_valid(home_verification_data(risk_types=[]))
+    assert validator.is_valid(home_verification_data(risk_types=["none"]))
+    assert not validator.is_valid(home_verification_data(risk_types=["none", "illness"]))
+    assert validator.is_valid(home_verification_data(risk_types=["illness", "housing"]))
     bad_money = home_verification_data()
     bad_money["income"] = {**bad_money["income"], "wages_fen": 12.5}
     assert not validator.is_valid(bad_money)
     bad_id = home_verification_data()
     bad_id["members"] = [{**bad_id["members"][0], "id_number": "1101051949123100"}]
     assert not validator.is_valid(bad_id)
+
+
+IDENTIFICATION_DATES = {
+    "home_verification.json": "verified_on",
+    "democratic_review.json": "review_held_on",
+    "public_notice.json": "objection_received_on",
+    "system_entry.json": "entered_on",
+}
+
+
+@pytest.mark.parametrize("form, field", sorted(IDENTIFICATION_DATES.items()))
+def test_recorded_dates_may_not_lie_in_the_future(form, field):
+    # The engine enforces x-past: not after today, not before the case began.
+    prop = load_form(form)["properties"][field]
+    assert prop["format"] == "date" and prop["x-past"] is True
+
+
+def test_every_date_in_the_identification_forms_is_marked_past():
+    forms = {ts.extensions["properties"]["form"] for ts in SPEC.task_specs.values()
+             if isinstance(ts, UserTask)}
+    dates = {(form, path) for form in forms
+             for path, _, prop in walk_properties(load_form(form)) if prop.get("format") == "date"}
+    assert dates == set(IDENTIFICATION_DATES.items())
+
+
+def test_democratic_review_votes_are_bounded():
+    validator = form_validator("democratic_review.json")
+    assert validator.is_valid({**REVIEW, "review_votes_for": 100_000})
+    assert not validator.is_valid({**REVIEW, "review_votes_for": 100_001})
+    assert not validator.is_valid({**REVIEW, "review_votes_against": 100_001})
+    assert not validator.is_valid({**REVIEW, "review_votes_against": -1})
 
 
 def test_town_review_form_requires_reasons_unless_approved():
@@ -450,11 +501,29 @@ def test_county_approval_form_requires_a_category_when_approved():
     assert not validator.is_valid({"approval_decision": "approve", "approved_category": "not_identified"})
 
 
+def test_county_approval_form_requires_a_reason_when_rejected():
+    validator = form_validator("county_approval.json")
+    assert not validator.is_valid({"approval_decision": "reject"})
+    assert not validator.is_valid({"approval_decision": "reject", "approval_note": ""})
+    assert not validator.is_valid({"approval_decision": "reject", "approval_note": " \n "})
+    assert validator.is_valid({"approval_decision": "reject", "approval_note": "家庭有经营主体，收入稳定"})
+    # An approval needs no note.
+    assert validator.is_valid({"approval_decision": "approve", "approved_category": "unstable"})
+
+
 def test_public_notice_form_records_an_objection_only():
     validator = form_validator("public_notice.json")
     assert not validator.is_valid({})
     assert not validator.is_valid({"objection_text": "", "objection_raised_by": "村民"})
     assert validator.is_valid(OBJECTION)
+
+
+def test_public_notice_tells_the_village_that_no_objection_needs_no_action():
+    form = load_form("public_notice.json")
+    assert "5天" in form["title"] and "异议" in form["title"]
+    assert "无需任何操作" in form["description"] and "自动进入下一步" in form["description"]
+    assert "只有收到异议时" in form["description"]
+    assert SPEC.task_specs["public_notice"].bpmn_name == "村级公示（5天）：登记异议"
 
 
 # --------------------------------------------------------------------------
@@ -469,22 +538,31 @@ def test_clue_starts_home_verification_with_3_and_15_day_deadlines(clock):
     assert due == {"deadline_home_verification": CLUE_TIME + timedelta(days=3),
                    "deadline_identification": CLUE_TIME + timedelta(days=15)}
     # waiting_events() has the same due times but names them by the event's
-    # Chinese name, not its id.
-    events = {(e.name, e.event_type, e.value) for e in case.wf.waiting_events()}
-    assert ("3天期限", "DurationTimerEventDefinition", due["deadline_home_verification"].isoformat()) in events
+    # Chinese name, not its id (the receive task's message event is listed too).
+    events = {(e.name, e.value) for e in case.wf.waiting_events()
+              if e.event_type == "DurationTimerEventDefinition"}
+    assert events == {("入户核实3天期限", due["deadline_home_verification"].isoformat()),
+                      ("识别认定15天期限", due["deadline_identification"].isoformat())}
 
 
 def test_indicators_follow_guide_q12(clock):
     case = Case()
     case.complete("home_verification", home_verification_data(
         guarantees={"education": True, "medical": True, "housing": False, "drinking_water": True},
-        risk_types=[]))
+        risk_types=["none"]))
     data = case.data("democratic_review")
     assert data["per_capita_net_income_fen"] == (900_000 + 200_000 + 150_000 - 100_000) // 2
     assert data["income_below_line"] is True
     assert data["guarantee_gap"] is True
     assert data["at_risk"] is True  # a guarantee gap is a risk even without a risk type
     assert data["lifted_out"] is False and data["cross_check_needed"] is True
+
+
+def test_no_risk_found_is_not_a_risk(clock):
+    # Guide Q11: below the line, but stable, guarantees secure and no risk found.
+    case = Case()
+    case.complete("home_verification", home_verification_data(risk_types=["none"]))
+    assert case.data("democratic_review")["at_risk"] is False
 
 
 def test_data_cross_check_runs_in_parallel_with_review(clock):
@@ -610,7 +688,7 @@ def test_loops_before_the_join_still_reach_county_approval_once(clock):
              "guarantees": {"education": True, "medical": True, "housing": False, "drinking_water": True}},
      "not_identified"),
     # Q11: below the line but stable income and no risk.
-    (True, {"risk_types": []}, "not_identified"),
+    (True, {"risk_types": ["none"]}, "not_identified"),
 ])
 def test_classification_proposes_each_category(clock, lifted_out, verification, expected):
     case = run_to_county_approval(clock, lifted_out=lifted_out, **verification)
@@ -645,10 +723,15 @@ def test_classification_table_has_exactly_one_rule_for_every_case():
 
 def test_county_can_reject(clock):
     case = run_to_county_approval(clock)
+    assert "deadline_identification" in case.waiting_timers()
     case.complete("county_approval", {"approval_decision": "reject", "approval_note": "家庭有经营主体，收入稳定"})
     assert case.wf.is_completed()
     assert case.tasks("end_county_rejected", TaskState.COMPLETED)
     assert not case.tasks("system_entry")
+    # The terminate end cancels the wait for the decision and its 15-day timer.
+    assert case.tasks("await_identification_decision", TaskState.CANCELLED)
+    assert case.tasks("deadline_identification", TaskState.CANCELLED)
+    assert case.ready() == [] and case.waiting_timers() == {}
 
 
 def test_county_approval_then_system_entry_identifies_the_household(clock):
@@ -699,6 +782,83 @@ def test_identification_overdue_after_15_days_escalates_until_the_case_ends(cloc
     case.complete("county_approval", {"approval_decision": "approve", "approved_category": "marginal"})
     case.complete("system_entry", ENTRY)
     assert case.wf.is_completed()
+
+
+def to_county_approval_on_day(clock, day):
+    """A case whose county approval becomes ready ``day`` days after the clue."""
+    case = Case()
+    case.complete("home_verification", home_verification_data())
+    case.complete("data_cross_check", CROSS_CHECK)
+    case.complete("democratic_review", REVIEW)
+    case.complete("town_review", TOWN_APPROVE)
+    case.wait(clock, days=5, minutes=1)
+    assert case.ready() == ["county_approval"]
+    case.wait(clock, days=day - 5)
+    assert case.ready() == ["county_approval"]
+    assert clock.now - CLUE_TIME == timedelta(days=day, minutes=1)
+    return case
+
+
+def test_county_approval_stops_the_15_day_deadline(clock):
+    # Guide Q34, Q36: identification is complete when the county approves; the
+    # 15 days run from the clue to that approval, not to system entry.
+    case = to_county_approval_on_day(clock, 12)
+    # While the county decides, the deadline is a waiting timer task with its due
+    # time in the task's internal "event_value": what the engine's projection
+    # (engine/projections.py) and scheduler read.
+    due = datetime.fromisoformat(case.waiting_timers()["deadline_identification"])
+    assert due == CLUE_TIME + timedelta(days=15)
+    [timer] = case.tasks("deadline_identification", TaskState.WAITING)
+    assert isinstance(timer.task_spec.event_definition, DurationTimerEventDefinition)
+    assert timer._get_internal_data("event_value") == due.isoformat()
+
+    case.complete("county_approval", {"approval_decision": "approve", "approved_category": "marginal"})
+    assert case.ready() == ["system_entry"]
+    assert case.tasks("notify_identification_decided", TaskState.COMPLETED)
+    assert case.tasks("await_identification_decision", TaskState.COMPLETED)
+    assert case.tasks("deadline_identification", TaskState.CANCELLED)
+    assert set(case.waiting_timers()) == {"deadline_system_entry"}
+    assert not case.wf.bpmn_events  # the decision was caught inside the instance
+
+    case.wait(clock, days=3, hours=1)  # day 15 passes during system entry
+    assert case.ready() == ["system_entry"]
+    assert not case.tasks("escalate_identification")
+    case.complete("system_entry", ENTRY)
+    assert case.wf.is_completed()
+    assert case.tasks("end_identified", TaskState.COMPLETED)
+    assert not case.tasks("escalate_identification")
+
+
+def test_no_county_decision_by_day_15_escalates(clock):
+    case = to_county_approval_on_day(clock, 12)
+    case.wait(clock, days=2, hours=23)
+    assert case.ready() == ["county_approval"]
+    case.wait(clock, hours=1)
+    assert case.ready() == ["county_approval", "escalate_identification"]
+    assert case.task("escalate_identification").task_spec.lane == "县级乡村振兴部门"
+    # Interrupting: the wait for the decision is over, the timer has fired.
+    assert case.tasks("await_identification_decision", TaskState.CANCELLED)
+    assert case.tasks("deadline_identification", TaskState.COMPLETED)
+    assert "deadline_identification" not in case.waiting_timers()
+    # A late approval still goes on to system entry; nothing waits for its notice.
+    case.complete("county_approval", {"approval_decision": "approve", "approved_category": "marginal"})
+    assert case.ready() == ["escalate_identification", "system_entry"]
+    case.complete("system_entry", ENTRY)
+    assert case.wf.is_completed()
+    assert case.tasks("escalate_identification", TaskState.CANCELLED)
+
+
+def test_15_day_deadline_survives_a_restore_and_still_stops_on_approval(clock):
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+    case = to_county_approval_on_day(clock, 12)
+    due = case.waiting_timers()
+    case.wf = serializer.deserialize_json(serializer.serialize_json(case.wf))
+    case.wf.script_engine = ENGINE
+    assert case.waiting_timers() == due
+    case.complete("county_approval", {"approval_decision": "approve", "approved_category": "marginal"})
+    assert case.tasks("deadline_identification", TaskState.CANCELLED)
+    case.wait(clock, days=4)
+    assert case.ready() == ["system_entry"]
 
 
 def test_instance_round_trips_through_the_spiff_serializer(clock):
