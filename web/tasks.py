@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from engine import clock, forms, history
-from engine.errors import Conflict, InvalidData, NotAllowed, NotFound
+from engine.errors import CommandError, InvalidData
 from engine.models import Household, Instance, OpenTask
 from fangfan.divisions import full_name
 from fangfan.rules import within
@@ -62,7 +62,7 @@ def show(task_id: str):
         except InvalidData as error:
             errors = {e.path: e.message for e in error.errors}
             status = 400
-        except (Conflict, NotAllowed, NotFound) as error:
+        except CommandError as error:
             return render_template("message.html", title="未能提交",
                                    message=error.message_zh), 409
         else:

@@ -90,6 +90,7 @@ class Identification(Procedure):
             household_states.move(household, "monitored")
             household.category = data["approved_category"]
             household.identified_on = local_date(now)
+            household.eliminated_on = None  # identified again after elimination (Q31)
         self.on_engine_steps(household, workflow, now)
 
     def on_engine_steps(self, household: Household, workflow, now: datetime) -> None:
