@@ -177,6 +177,17 @@ def plan_problems(measures: list[dict], members: list[dict], willing: bool) -> l
     return problems
 
 
+def vote_problem(result: str | None, votes_for: int, votes_against: int) -> str | None:
+    """Why a democratic review's result contradicts its own vote (guide Q35), or None."""
+    if votes_for + votes_against == 0:
+        return "评议票数不能全为0"
+    if result == "agree" and votes_for <= votes_against:
+        return "赞成票未过半，评议结果不能为同意"
+    if result == "disagree" and votes_for > votes_against:
+        return "赞成票已过半，评议结果不能为不同意"
+    return None
+
+
 def script_functions() -> dict:
     """The rules that BPMN scripts, conditions and DMN cells may call."""
     return {

@@ -100,6 +100,19 @@ class Procedure:
         return []
 
 
+def review_problems(data: dict, prefix: str = "") -> list:
+    """The vote rule of guide Q35 on a democratic review form whose fields are
+    ``{prefix}review_result``, ``{prefix}review_votes_for`` and ``…_against``."""
+    from engine.forms import FieldError
+
+    from ..rules import vote_problem
+
+    problem = vote_problem(data.get(f"{prefix}review_result"),
+                           data.get(f"{prefix}review_votes_for", 0),
+                           data.get(f"{prefix}review_votes_against", 0))
+    return [FieldError(f"{prefix}review_result", problem)] if problem else []
+
+
 _REGISTRY: dict[str, Procedure] = {}
 
 

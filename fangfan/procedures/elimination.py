@@ -27,7 +27,7 @@ from engine.models import Household, Instance, MonitoringLine
 from fangfan import household_states, measures
 from fangfan.rules import net_income_per_capita_fen, yuan
 
-from . import Procedure, register
+from . import Procedure, register, review_problems
 
 #: Guide Q27: in the transition period income counts as stable after half a year.
 STABLE_MONTHS = 6
@@ -95,7 +95,7 @@ class Elimination(Procedure):
     def check_task(self, task_name: str, data: dict, workflow_data: dict,
                    task_data: dict) -> list:
         if task_name == "elimination_democratic_review":
-            return _review_problems(data)
+            return review_problems(data, prefix="elimination_")
         return []
 
     def on_task_completed(self, household: Household, task_name: str, data: dict,
@@ -116,22 +116,6 @@ class Elimination(Procedure):
             household_states.move(household, "eliminated")
             household.eliminated_on = today
             measures.on_elimination(household, today)
-
-
-def _review_problems(data: dict) -> list[FieldError]:
-    """A democratic review's result must agree with its own vote (guide Q35)."""
-    votes_for = data.get("elimination_review_votes_for", 0)
-    votes_against = data.get("elimination_review_votes_against", 0)
-    result = data.get("elimination_review_result")
-    if votes_for + votes_against == 0:
-        return [FieldError("elimination_review_votes_for", "评议票数不能全为0")]
-    if result == "agree" and votes_for <= votes_against:
-        return [FieldError("elimination_review_result",
-                           "赞成票未过半，评议结果不能为“同意消除风险”")]
-    if result == "disagree" and votes_for > votes_against:
-        return [FieldError("elimination_review_result",
-                           "赞成票已过半，评议结果不能为“不同意消除风险”")]
-    return []
 
 
 def _monitoring_line(session: Session, year: int) -> int:

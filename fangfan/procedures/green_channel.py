@@ -22,8 +22,7 @@ from engine.forms import FieldError, load_form, validate
 from engine.models import Household
 from fangfan import household_states, measures
 
-from . import Procedure, is_registered, register
-from .identification import _review_problems as review_problems
+from . import Procedure, is_registered, register, review_problems
 
 #: The form a town official fills in to start it: the confirmed sudden risk.
 START_FORM = "green_start.json"

@@ -19,7 +19,7 @@ from engine.models import Household, MonitoringLine
 from fangfan import household_states, membership
 from fangfan.roles import CLUE_TAKERS
 
-from . import Procedure, is_registered, register
+from . import Procedure, is_registered, register, review_problems
 
 #: Where a risk clue comes from (guide Q34, Q42).
 CLUE_SOURCES = {
@@ -64,7 +64,7 @@ class Identification(Procedure):
     def check_task(self, task_name: str, data: dict, workflow_data: dict,
                    task_data: dict) -> list:
         if task_name == "democratic_review":
-            return _review_problems(data)
+            return review_problems(data)
         if task_name != "county_approval" or data.get("approval_decision") != "approve":
             return []
 
@@ -104,19 +104,6 @@ class Identification(Procedure):
                 and is_registered("assistance_plan")):
             return [("assistance_plan", {"trigger": "identification"})]
         return []
-
-
-def _review_problems(data: dict) -> list:
-    """A democratic review's result must agree with its own vote (guide Q35)."""
-    votes_for = data.get("review_votes_for", 0)
-    votes_against = data.get("review_votes_against", 0)
-    if votes_for + votes_against == 0:
-        return [FieldError("review_votes_for", "评议票数不能全为0")]
-    if data.get("review_result") == "agree" and votes_for <= votes_against:
-        return [FieldError("review_result", "赞成票未过半，评议结果不能为“同意”")]
-    if data.get("review_result") == "disagree" and votes_for > votes_against:
-        return [FieldError("review_result", "赞成票已过半，评议结果不能为“不同意”")]
-    return []
 
 
 def _clean_clue(clue, today: date) -> dict:
