@@ -295,3 +295,18 @@ def test_clock_moves_are_recorded_in_history(fangfan):
     assert moves[-1].data["days"] == 2
     assert moves[-1].actor == "trainer"
     assert history.verify_chain(events) == []
+
+
+def test_the_12317_hotline_records_a_clue_for_the_town_to_verify(app, fangfan,
+                                                                  new_id_number):
+    """Guide Q42: the hotline takes applications by phone; the town then visits."""
+    hotline = Desk(app, "hotline")
+
+    response = hotline.report_clue({
+        "household_id": "new", "head_name": "来电户", "head_id_number": new_id_number(),
+        "division_code": "371321101200", "source": "hotline",
+        "description": "农户来电：家中失火，房屋受损"})
+
+    assert response.status_code == 302
+    _, household = _case(fangfan, int(response.headers["Location"].rsplit("/", 1)[1]))
+    assert Desk(app, "town").task_for(household.id, "home_verification")
