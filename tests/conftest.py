@@ -110,3 +110,29 @@ def new_id_number():
         return valid_id_number("371322", birth, f"{serial % 1000:03d}")
 
     return make
+
+
+@pytest.fixture
+def app(fangfan):
+    from web import create_app
+
+    return create_app(fangfan, secret_key="test", testing=True)
+
+
+class Desks(dict):
+    """Officials logged in on first use: ``desks["town"]``."""
+
+    def __init__(self, app):
+        super().__init__()
+        self.app = app
+
+    def __missing__(self, username: str):
+        from .desk import Desk
+
+        desk = self[username] = Desk(self.app, username)
+        return desk
+
+
+@pytest.fixture
+def desks(app):
+    return Desks(app)

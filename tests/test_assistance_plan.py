@@ -23,9 +23,7 @@ from engine.runtime import Official
 from fangfan.household_states import ForbiddenMove
 from fangfan.procedures import procedure_for
 from fangfan.rules import MEASURE_TYPES
-from web import create_app
 
-from .desk import Desk
 from .identification_steps import (
     CROSS_CHECK,
     DEMOCRATIC_REVIEW,
@@ -41,15 +39,6 @@ FORMS = Path(__file__).resolve().parent.parent / "forms"
 NO_LABOUR = {"members.0.labour_capacity": "none", "members.1.labour_capacity": "none"}
 
 
-@pytest.fixture
-def app(fangfan):
-    return create_app(fangfan, secret_key="test", testing=True)
-
-
-@pytest.fixture
-def desks(app):
-    names = ("village", "village2", "town", "county", "approver")
-    return {name: Desk(app, name) for name in names}
 
 
 def _identify(fangfan, desks, new_id_number, **verification) -> int:

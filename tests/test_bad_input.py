@@ -14,7 +14,6 @@ from engine.models import Household, Instance, OpenTask
 from engine.runtime import Official
 from fangfan.household_states import ForbiddenMove
 from fangfan.rules import id_check_digit
-from web import create_app
 
 from .desk import Desk
 from .identification_steps import (
@@ -26,10 +25,6 @@ from .identification_steps import (
 
 TOWN = Official("town", "town_official", "371321101000")
 
-
-@pytest.fixture
-def app(fangfan):
-    return create_app(fangfan, secret_key="test", testing=True)
 
 
 @pytest.fixture

@@ -19,9 +19,8 @@ from engine.models import Event, Household, Instance, MonitoringLine, OpenTask
 from engine.runtime import Official
 from fangfan import measures
 from fangfan.demo_data import VILLAGE_CODE
-from web import create_app
 
-from .desk import Desk, case_id
+from .desk import case_id
 from .identification_steps import (
     CROSS_CHECK,
     DEMOCRATIC_REVIEW,
@@ -40,15 +39,6 @@ ABOVE_LINE = "40000"
 BELOW_LINE = "5000"
 
 
-@pytest.fixture
-def app(fangfan):
-    return create_app(fangfan, secret_key="test", testing=True)
-
-
-@pytest.fixture
-def desks(app):
-    names = ("village", "town", "county", "approver")
-    return {name: Desk(app, name) for name in names}
 
 
 # -- the steps, as the officials fill them in --------------------------------

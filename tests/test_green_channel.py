@@ -23,7 +23,6 @@ from engine.runtime import Official
 from fangfan.demo_data import VILLAGE_CODE
 from fangfan.procedures import is_registered
 from fangfan.rules import CATEGORIES, MEASURE_TYPES
-from web import create_app
 
 from .desk import Desk, case_id
 from .identification_steps import DEMOCRATIC_REVIEW, report_new_household
@@ -32,15 +31,6 @@ OPERATOR = Official("trainer", "process_owner", "370000000000")
 TOWN_APPROVES = {"green_town_decision": "approve"}
 
 
-@pytest.fixture
-def app(fangfan):
-    return create_app(fangfan, secret_key="test", testing=True)
-
-
-@pytest.fixture
-def desks(app):
-    names = ("village", "town", "county", "approver", "city")
-    return {name: Desk(app, name) for name in names}
 
 
 @pytest.fixture

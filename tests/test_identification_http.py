@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
 from engine import history
 from engine.models import Event, Household, Instance, OpenTask
 from engine.runtime import Official
-from web import create_app
 
 from .desk import Desk
 from .identification_steps import (
@@ -25,15 +23,6 @@ from .identification_steps import (
 OPERATOR = Official("trainer", "process_owner", "370000000000")
 
 
-@pytest.fixture
-def app(fangfan):
-    return create_app(fangfan, secret_key="test", testing=True)
-
-
-@pytest.fixture
-def desks(app):
-    names = ("village", "village2", "town", "county", "approver", "city")
-    return {name: Desk(app, name) for name in names}
 
 
 def _case(fangfan, case_id: int) -> tuple[Instance, Household]:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-from sqlalchemy import select
 
 from engine import clock, history
 from engine.clock import local_date
 from engine.models import Household, Instance
 from engine.runtime import Official
 from fangfan.demo_data import VILLAGE_CODE
-from web import create_app
 
 from .desk import Desk
 from .identification_steps import (
@@ -24,10 +21,6 @@ from .identification_steps import (
 
 TOWN = Official("town", "town_official", "371321101000")
 
-
-@pytest.fixture
-def app(fangfan):
-    return create_app(fangfan, secret_key="test", testing=True)
 
 
 def _household_in_notice(fangfan, app, new_id_number) -> Household:

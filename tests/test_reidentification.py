@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import re
 
-import pytest
 
 from engine.models import Instance
-from web import create_app
 
-from .desk import Desk, case_id
+from .desk import case_id
 from .identification_steps import (
     CROSS_CHECK,
     DEMOCRATIC_REVIEW,
@@ -26,15 +24,6 @@ from .identification_steps import (
 from .test_elimination import eliminate, household, identify, pass_notice, today
 
 
-@pytest.fixture
-def app(fangfan):
-    return create_app(fangfan, secret_key="test", testing=True)
-
-
-@pytest.fixture
-def desks(app):
-    names = ("village", "town", "county", "approver")
-    return {name: Desk(app, name) for name in names}
 
 
 def _eliminated_household(fangfan, desks, new_id_number) -> int:

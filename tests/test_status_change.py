@@ -20,7 +20,6 @@ from engine.runtime import Official
 from fangfan import membership
 from fangfan.demo_data import VILLAGE_CODE
 from fangfan.roles import role_for_lane
-from web import create_app
 
 from .desk import Desk, case_id
 from .identification_steps import (
@@ -54,15 +53,6 @@ CONSENT = {"national_consent": "yes", "national_document_no": "国乡振函〔20
 REFUSAL = {**CONSENT, "national_consent": "no", "national_note": "证明材料不足"}
 
 
-@pytest.fixture
-def app(fangfan):
-    return create_app(fangfan, secret_key="test", testing=True)
-
-
-@pytest.fixture
-def desks(app):
-    names = ("city", "province", "county", "approver", "town", "village")
-    return {name: Desk(app, name) for name in names}
 
 
 def _household(fangfan, id_number: str, status: str, labour: str = "full",
