@@ -47,7 +47,13 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from engine import clock, forms, history  # noqa: E402
-from engine.models import Event, Household, Instance, OpenTask, WaitingTimer  # noqa: E402
+from engine.models import (
+    Event,
+    Household,
+    Instance,
+    OpenTask,
+    WaitingTimer,
+)  # noqa: E402
 from engine.runtime import Official  # noqa: E402
 from engine.serialization import new_workflow  # noqa: E402
 from fangfan.demo_data import VILLAGE_CODE, valid_id_number  # noqa: E402
@@ -70,29 +76,63 @@ def home_verification(head_id: str, spouse_id: str) -> dict:
     """What ``tests/identification_steps.home_verification`` posts, as parsed data."""
     return {
         "members": [
-            {"name": "测试户主", "id_number": head_id, "relation": "head",
-             "residence_type": "rural", "labour_capacity": "weak", "safety_net": "none"},
-            {"name": "测试配偶", "id_number": spouse_id, "relation": "spouse",
-             "residence_type": "rural", "labour_capacity": "full", "safety_net": "none"},
+            {
+                "name": "测试户主",
+                "id_number": head_id,
+                "relation": "head",
+                "residence_type": "rural",
+                "labour_capacity": "weak",
+                "safety_net": "none",
+            },
+            {
+                "name": "测试配偶",
+                "id_number": spouse_id,
+                "relation": "spouse",
+                "residence_type": "rural",
+                "labour_capacity": "full",
+                "safety_net": "none",
+            },
         ],
-        "income": {"wages_fen": 500_000, "business_fen": 0, "transfer_fen": 120_050,
-                   "property_fen": 0, "business_costs_fen": 0},
+        "income": {
+            "wages_fen": 500_000,
+            "business_fen": 0,
+            "transfer_fen": 120_050,
+            "property_fen": 0,
+            "business_costs_fen": 0,
+        },
         "insurance_payouts_fen": 0,
-        "out_of_pocket": {"medical_fen": 1_800_000, "schooling_fen": 0,
-                          "disaster_fen": 0},
-        "guarantees": {"education": True, "medical": True, "housing": True,
-                       "drinking_water": True},
-        "consent": True, "verified_on": "2026-12-04", "risk_types": ["illness"],
-        "severe_hardship": False, "self_reliant": False,
+        "out_of_pocket": {
+            "medical_fen": 1_800_000,
+            "schooling_fen": 0,
+            "disaster_fen": 0,
+        },
+        "guarantees": {
+            "education": True,
+            "medical": True,
+            "housing": True,
+            "drinking_water": True,
+        },
+        "consent": True,
+        "verified_on": "2026-12-04",
+        "risk_types": ["illness"],
+        "severe_hardship": False,
+        "self_reliant": False,
         "already_cross_checked": False,
     }
 
 
-CROSS_CHECK = {"cross_check_departments": ["civil_affairs"],
-               "cross_check_findings": "未发现异常", "cross_check_issues_found": False}
-DEMOCRATIC_REVIEW = {"review_meeting": "representatives_meeting",
-                     "review_held_on": "2026-12-05", "review_result": "agree",
-                     "review_votes_for": 21, "review_votes_against": 2}
+CROSS_CHECK = {
+    "cross_check_departments": ["civil_affairs"],
+    "cross_check_findings": "未发现异常",
+    "cross_check_issues_found": False,
+}
+DEMOCRATIC_REVIEW = {
+    "review_meeting": "representatives_meeting",
+    "review_held_on": "2026-12-05",
+    "review_result": "agree",
+    "review_votes_for": 21,
+    "review_votes_against": 2,
+}
 TOWN_APPROVES = {"town_decision": "approve"}
 APPROVE_MARGINAL = {"approval_decision": "approve", "approved_category": "marginal"}
 SYSTEM_ENTRY = {"announcement_no": "沂南乡振〔2026〕12号", "entered_on": "2026-12-20"}
@@ -104,27 +144,47 @@ class Case:
     def __init__(self, serial: int):
         birth = date(1940, 1, 1) + timedelta(days=serial // 500)
         self.head_id = valid_id_number("371322", birth, f"{(serial % 500) * 2:03d}")
-        self.spouse_id = valid_id_number("371322", birth, f"{(serial % 500) * 2 + 1:03d}")
+        self.spouse_id = valid_id_number(
+            "371322", birth, f"{(serial % 500) * 2 + 1:03d}"
+        )
         self.name = f"测试户主{serial}"
 
     def household(self) -> dict:
-        return {"division_code": VILLAGE_CODE, "head_name": self.name,
-                "head_id_number": self.head_id, "phone": "13912345678",
-                "lifted_out": False, "members": []}
+        return {
+            "division_code": VILLAGE_CODE,
+            "head_name": self.name,
+            "head_id_number": self.head_id,
+            "phone": "13912345678",
+            "lifted_out": False,
+            "members": [],
+        }
 
     def clue(self) -> dict:
-        return {"clue": {"source": "screening", "description": "户主突发重病，住院费用较高",
-                         "date": None}}
+        return {
+            "clue": {
+                "source": "screening",
+                "description": "户主突发重病，住院费用较高",
+                "date": None,
+            }
+        }
 
     def before_notice(self):
-        return [("home_verification", TOWN, home_verification(self.head_id, self.spouse_id)),
-                ("data_cross_check", COUNTY, CROSS_CHECK),
-                ("democratic_review", VILLAGE, DEMOCRATIC_REVIEW),
-                ("town_review", TOWN, TOWN_APPROVES)]
+        return [
+            (
+                "home_verification",
+                TOWN,
+                home_verification(self.head_id, self.spouse_id),
+            ),
+            ("data_cross_check", COUNTY, CROSS_CHECK),
+            ("democratic_review", VILLAGE, DEMOCRATIC_REVIEW),
+            ("town_review", TOWN, TOWN_APPROVES),
+        ]
 
     def after_notice(self):
-        return [("county_approval", APPROVER, APPROVE_MARGINAL),
-                ("system_entry", COUNTY, SYSTEM_ENTRY)]
+        return [
+            ("county_approval", APPROVER, APPROVE_MARGINAL),
+            ("system_entry", COUNTY, SYSTEM_ENTRY),
+        ]
 
 
 def check_forms() -> None:
@@ -140,7 +200,9 @@ def check_forms() -> None:
 
 
 _TASK_OF_CASE = select(OpenTask.task_id).where(
-    OpenTask.instance_id == bindparam("instance_id"), OpenTask.task_name == bindparam("step"))
+    OpenTask.instance_id == bindparam("instance_id"),
+    OpenTask.task_name == bindparam("step"),
+)
 
 
 class Persisted:
@@ -178,8 +240,9 @@ class Persisted:
     def _task_id(self, instance_id: int, step: str) -> str:
         """The task's id from the inbox table, in a read of its own, as a page does."""
         with self.engine.sessions() as session:
-            task_id = session.scalar(_TASK_OF_CASE, {"instance_id": instance_id,
-                                                     "step": step})
+            task_id = session.scalar(
+                _TASK_OF_CASE, {"instance_id": instance_id, "step": step}
+            )
         if task_id is None:
             raise SystemExit(f"instance {instance_id} has no open {step} task")
         return task_id
@@ -195,9 +258,17 @@ class Persisted:
         is the simulation's doing, once per batch, not work of the cases.
         """
         started = time.perf_counter()
-        ids = [self._timed("start", self.engine.start, "identification",
-                           case.household(), case.clue(), TOWN)
-               for case in cases]
+        ids = [
+            self._timed(
+                "start",
+                self.engine.start,
+                "identification",
+                case.household(),
+                case.clue(),
+                TOWN,
+            )
+            for case in cases
+        ]
         progress.update(len(cases))
         for index in range(len(cases[0].before_notice())):
             for case, instance_id in zip(cases, ids):
@@ -215,7 +286,9 @@ class Persisted:
             if not swept:
                 break
         if fired != len(cases):
-            raise SystemExit(f"the notice timers fired for {fired} of {len(cases)} cases")
+            raise SystemExit(
+                f"the notice timers fired for {fired} of {len(cases)} cases"
+            )
         progress.update(len(cases))
 
         for index in range(len(cases[0].after_notice())):
@@ -230,43 +303,81 @@ class Persisted:
         """Every case finished, identified, its history whole, no rows left over."""
         with self.fangfan.sessions() as session:
             statuses = session.execute(
-                select(Instance.status, func.count()).where(Instance.id.in_(self.instances))
-                .group_by(Instance.status)).all()
+                select(Instance.status, func.count())
+                .where(Instance.id.in_(self.instances))
+                .group_by(Instance.status)
+            ).all()
             if dict(statuses) != {"completed": len(self.instances)}:
                 raise SystemExit(f"not every case completed: {dict(statuses)}")
-            monitored = session.scalar(select(func.count()).select_from(Household)
-                                       .where(Household.status == "monitored"))
+            monitored = session.scalar(
+                select(func.count())
+                .select_from(Household)
+                .where(Household.status == "monitored")
+            )
             if monitored != len(self.instances):
-                raise SystemExit(f"{monitored} of {len(self.instances)} households monitored")
-            left = session.scalar(select(func.count()).select_from(OpenTask)) + \
-                session.scalar(select(func.count()).select_from(WaitingTimer))
+                raise SystemExit(
+                    f"{monitored} of {len(self.instances)} households monitored"
+                )
+            left = session.scalar(
+                select(func.count()).select_from(OpenTask)
+            ) + session.scalar(select(func.count()).select_from(WaitingTimer))
             if left:
-                raise SystemExit(f"{left} open-task or timer rows left after completion")
+                raise SystemExit(
+                    f"{left} open-task or timer rows left after completion"
+                )
             for instance_id in self.instances[:: max(1, len(self.instances) // 10)]:
                 breaks = history.verify_chain(history.events_of(session, instance_id))
                 if breaks:
                     raise SystemExit(f"history of {instance_id} broken: {breaks}")
 
     def bytes_per_instance(self) -> tuple[float, float, float]:
-        """Payload bytes per finished case: state, events, household and instance rows."""
+        """Payload bytes per finished case: state, events, household, instance rows."""
         state = events = rows = 0
         with self.fangfan.sessions() as session:
-            for instance in session.scalars(select(Instance).where(
-                    Instance.id.in_(self.instances))):
+            for instance in session.scalars(
+                select(Instance).where(Instance.id.in_(self.instances))
+            ):
                 state += len(instance.state)
-                rows += 4 * 8 + sum(len(str(v).encode()) for v in (
-                    instance.process_id, instance.model_hash, instance.division_code,
-                    instance.status, instance.current_step)) + 3 * 8
-            for event in session.scalars(select(Event).where(
-                    Event.stream.in_(self.instances))):
-                events += 2 * 4 + 8 + len(event.prev_hash) + len(event.hash) + sum(
-                    len(str(v or "").encode()) for v in (event.actor, event.role,
-                                                         event.kind, event.task_name))
+                rows += (
+                    4 * 8
+                    + sum(
+                        len(str(v).encode())
+                        for v in (
+                            instance.process_id,
+                            instance.model_hash,
+                            instance.division_code,
+                            instance.status,
+                            instance.current_step,
+                        )
+                    )
+                    + 3 * 8
+                )
+            for event in session.scalars(
+                select(Event).where(Event.stream.in_(self.instances))
+            ):
+                events += (
+                    2 * 4
+                    + 8
+                    + len(event.prev_hash)
+                    + len(event.hash)
+                    + sum(
+                        len(str(v or "").encode())
+                        for v in (event.actor, event.role, event.kind, event.task_name)
+                    )
+                )
                 events += len(json.dumps(event.data, ensure_ascii=False).encode())
-            for household in session.scalars(select(Household).where(
-                    Household.id.in_(select(Instance.household_id).where(
-                        Instance.id.in_(self.instances))))):
-                rows += 64 + len(json.dumps(household.members, ensure_ascii=False).encode())
+            for household in session.scalars(
+                select(Household).where(
+                    Household.id.in_(
+                        select(Instance.household_id).where(
+                            Instance.id.in_(self.instances)
+                        )
+                    )
+                )
+            ):
+                rows += 64 + len(
+                    json.dumps(household.members, ensure_ascii=False).encode()
+                )
         n = len(self.instances)
         return state / n, events / n, rows / n
 
@@ -283,10 +394,17 @@ class InMemory:
 
     def _start(self, serial: int, case: Case):
         data = {
-            "household": {"id": serial, "head_name": case.name, "lifted_out": False,
-                          "division_code": VILLAGE_CODE},
-            "clue": {"source": "screening", "description": "户主突发重病，住院费用较高",
-                     "date": clock.local_date(self.now).isoformat()},
+            "household": {
+                "id": serial,
+                "head_name": case.name,
+                "lifted_out": False,
+                "division_code": VILLAGE_CODE,
+            },
+            "clue": {
+                "source": "screening",
+                "description": "户主突发重病，住院费用较高",
+                "date": clock.local_date(self.now).isoformat(),
+            },
             "monitoring_line_fen": LINE_FEN,
         }
         workflow = new_workflow(self.spec, self.subprocess_specs)
@@ -348,12 +466,14 @@ class Postgres:
 
     def drop(self) -> None:
         with self.admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)"))
+            connection.execute(
+                text(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+            )
         self.admin.dispose()
 
 
 def batches(cases: list[Case], size: int) -> list[list[Case]]:
-    return [cases[i:i + size] for i in range(0, len(cases), size)]
+    return [cases[i : i + size] for i in range(0, len(cases), size)]
 
 
 def print_profile(profile: cProfile.Profile, lines: int) -> None:
@@ -369,20 +489,39 @@ def print_profile(profile: cProfile.Profile, lines: int) -> None:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-n", "--households", type=int, default=200,
-                        help="identifications on each side (default 200)")
-    parser.add_argument("--quick", action="store_true",
-                        help="a short run (40 households): under 30 seconds")
-    parser.add_argument("--batch", type=int, default=None,
-                        help="cases run together and sharing one clock move for their "
-                             "notice; the sides alternate batch by batch "
-                             "(default 25, 10 with --quick)")
-    parser.add_argument("--database-url",
-                        help="a PostgreSQL server URL; the bench creates and drops a "
-                             "database of its own on it (default: a temp SQLite file)")
-    parser.add_argument("--profile", type=int, metavar="N", default=0,
-                        help="after the timed run, profile N more persisted cases "
-                             "with cProfile and print the top functions")
+    parser.add_argument(
+        "-n",
+        "--households",
+        type=int,
+        default=200,
+        help="identifications on each side (default 200)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a short run (40 households): under 30 seconds",
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help="cases run together and sharing one clock move for their "
+        "notice; the sides alternate batch by batch "
+        "(default 25, 10 with --quick)",
+    )
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL server URL; the bench creates and drops a "
+        "database of its own on it (default: a temp SQLite file)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        metavar="N",
+        default=0,
+        help="after the timed run, profile N more persisted cases "
+        "with cProfile and print the top functions",
+    )
     args = parser.parse_args(argv)
 
     n = 40 if args.quick and args.households == 200 else args.households
@@ -400,7 +539,10 @@ def main(argv=None) -> None:
     postgres = None
     if args.database_url:
         postgres = Postgres(args.database_url)
-        url, where = postgres.url, f"PostgreSQL database {postgres.name} (dropped after)"
+        url, where = (
+            postgres.url,
+            f"PostgreSQL database {postgres.name} (dropped after)",
+        )
     else:
         url = f"sqlite:///{Path(temp.name) / 'bench.sqlite'}"
         where = f"SQLite file in {temp.name} (removed after)"
@@ -412,16 +554,21 @@ def main(argv=None) -> None:
         init_seconds = persisted.setup(range(today.year, last_day.year + 1))
         memory = InMemory(*persisted.specs(), persisted.now())
 
-        print(f"Fangfan identification bench: {n} households on each side, in "
-              f"{len(timed)} batches of up to {batch}, the sides alternating")
+        print(
+            f"Fangfan identification bench: {n} households on each side, in "
+            f"{len(timed)} batches of up to {batch}, the sides alternating"
+        )
         print(f"persisted on {where}; init {init_seconds:.1f} s")
-        print(f"steps per case: {STEPS_PER_CASE} (start, 6 task completions, "
-              f"1 timer sweep); persisted time includes one open_tasks query per task, "
-              f"not the clock move")
+        print(
+            f"steps per case: {STEPS_PER_CASE} (start, 6 task completions, "
+            f"1 timer sweep); persisted time includes one open_tasks query per task, "
+            f"not the clock move"
+        )
 
         # Warm both sides: imports, lru caches, the model cache, the first connection.
-        with tqdm(total=warmup * 8, desc="warm-up", leave=False, file=sys.stderr,
-                  disable=None) as bar:
+        with tqdm(
+            total=warmup * 8, desc="warm-up", leave=False, file=sys.stderr, disable=None
+        ) as bar:
             persisted.run(warm, bar)
         memory.run(warm)
         persisted.times = dict.fromkeys(persisted.times, 0.0)
@@ -429,8 +576,9 @@ def main(argv=None) -> None:
 
         memory_seconds = persisted_seconds = 0.0
         batch_ratios = []
-        with tqdm(total=n * 8, desc="persisted steps", file=sys.stderr,
-                  disable=None) as progress:
+        with tqdm(
+            total=n * 8, desc="persisted steps", file=sys.stderr, disable=None
+        ) as progress:
             for index, cases in enumerate(timed):
                 # ABBA order, so drift in the machine's speed hits both sides alike.
                 in_memory = memory.run(cases) if index % 2 == 0 else 0.0
@@ -447,8 +595,13 @@ def main(argv=None) -> None:
 
         if profiled:
             profile = cProfile.Profile()
-            with tqdm(total=args.profile * 8, desc="profiling", leave=False,
-                      file=sys.stderr, disable=None) as bar:
+            with tqdm(
+                total=args.profile * 8,
+                desc="profiling",
+                leave=False,
+                file=sys.stderr,
+                disable=None,
+            ) as bar:
                 for cases in profiled:
                     profile.enable()
                     persisted.run(cases, bar)
@@ -466,21 +619,29 @@ def main(argv=None) -> None:
     print()
     print(f"{'':24}{'persisted':>12}{'in-memory':>12}")
     print(f"{'identifications/s':24}{persisted_rate:12.1f}{memory_rate:12.1f}")
-    print(f"{'ms per step':24}{1000 / persisted_rate / steps:12.2f}"
-          f"{1000 / memory_rate / steps:12.3f}")
-    print("persisted ms per command: "
-          f"start {1000 * t['start'] / c['start']:.2f}, "
-          f"complete_task {1000 * t['complete'] / c['complete']:.2f} "
-          f"+ open_tasks query {1000 * t['lookup'] / c['lookup']:.2f}, "
-          f"timer sweep {1000 * t['timer'] / n:.2f} per case")
+    print(
+        f"{'ms per step':24}{1000 / persisted_rate / steps:12.2f}"
+        f"{1000 / memory_rate / steps:12.3f}"
+    )
+    print(
+        "persisted ms per command: "
+        f"start {1000 * t['start'] / c['start']:.2f}, "
+        f"complete_task {1000 * t['complete'] / c['complete']:.2f} "
+        f"+ open_tasks query {1000 * t['lookup'] / c['lookup']:.2f}, "
+        f"timer sweep {1000 * t['timer'] / n:.2f} per case"
+    )
     if len(batch_ratios) > 2:
         batch_ratios.sort()
-        print(f"ratio batch by batch: min {batch_ratios[0]:.2f}, median "
-              f"{batch_ratios[len(batch_ratios) // 2]:.2f}, max {batch_ratios[-1]:.2f} "
-              f"(the spread is the machine's noise)")
-    print(f"DB payload per finished case: {state + events + rows:,.0f} bytes "
-          f"(state {state:,.0f}, events {events:,.0f}, household and instance rows "
-          f"{rows:,.0f}; indexes not counted)")
+        print(
+            f"ratio batch by batch: min {batch_ratios[0]:.2f}, median "
+            f"{batch_ratios[len(batch_ratios) // 2]:.2f}, max {batch_ratios[-1]:.2f} "
+            f"(the spread is the machine's noise)"
+        )
+    print(
+        f"DB payload per finished case: {state + events + rows:,.0f} bytes "
+        f"(state {state:,.0f}, events {events:,.0f}, household and instance rows "
+        f"{rows:,.0f}; indexes not counted)"
+    )
     print(f"persisted/in-memory ratio: {persisted_rate / memory_rate:.2f}")
 
 

@@ -68,7 +68,9 @@ def _state(session: Session) -> ClockState:
 def now(session: Session) -> datetime:
     """The current time on the database's clock, timezone-aware UTC."""
     state = session.execute(
-        select(ClockState.simulated, ClockState.offset_seconds).where(ClockState.id == 1)
+        select(ClockState.simulated, ClockState.offset_seconds).where(
+            ClockState.id == 1
+        )
     ).first()
     real = datetime.now(timezone.utc)
     if state is None or not state.simulated:
@@ -102,7 +104,9 @@ def choose_mode(session: Session, simulated: bool) -> None:
         )
 
 
-def advance(session: Session, days: float = 0, hours: float = 0) -> tuple[datetime, datetime]:
+def advance(
+    session: Session, days: float = 0, hours: float = 0
+) -> tuple[datetime, datetime]:
     """Move the simulated clock forward; returns the times before and after."""
     if days < 0 or hours < 0:
         raise ClockError("the clock only moves forward（时钟只能向前拨）")

@@ -30,7 +30,9 @@ def create_db_engine(url: str | None = None, for_reads: bool = False) -> DbEngin
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        db = create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}
+        )
         _configure_sqlite(db, "BEGIN" if for_reads else "BEGIN IMMEDIATE")
         return db
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)

@@ -68,7 +68,11 @@ def _message(error) -> str:
     if kind in ("enum", "oneOf", "const"):
         return "取值无效" if kind != "const" else "必须确认此项"
     if kind == "format":
-        return "日期格式应为 YYYY-MM-DD" if error.validator_value == "date" else "格式不正确"
+        return (
+            "日期格式应为 YYYY-MM-DD"
+            if error.validator_value == "date"
+            else "格式不正确"
+        )
     if kind == "pattern":
         return "格式不正确"
     if kind == "additionalProperties":
@@ -83,8 +87,9 @@ def _message(error) -> str:
 MONEY_MAX_FEN = 1_000_000_000
 
 
-def validate(form_name: str, data, today: date | None = None,
-             earliest: date | None = None) -> list[FieldError]:
+def validate(
+    form_name: str, data, today: date | None = None, earliest: date | None = None
+) -> list[FieldError]:
     """Every problem with ``data`` for this form; empty when it may be submitted.
 
     With ``today``, fields marked ``x-past`` must be dates between ``earliest``
@@ -102,8 +107,11 @@ def validate(form_name: str, data, today: date | None = None,
             path.append(error.message.split("'")[1])  # the missing field itself
         title = _title(schema, path)
         message = _message(error)
-        errors.append(FieldError(".".join(map(str, path)),
-                                 f"{title}：{message}" if title else message))
+        errors.append(
+            FieldError(
+                ".".join(map(str, path)), f"{title}：{message}" if title else message
+            )
+        )
 
     errors += _id_number_errors(schema, data, [])
     errors += _range_errors(schema, data, today, earliest)
@@ -134,15 +142,20 @@ def _leaves(schema: dict, value, path: list):
         yield path, schema, value
 
 
-def _range_errors(schema: dict, data: dict, today: date | None,
-                  earliest: date | None) -> list[FieldError]:
+def _range_errors(
+    schema: dict, data: dict, today: date | None, earliest: date | None
+) -> list[FieldError]:
     found = []
     for path, sub, value in _leaves(schema, data, []):
         where = ".".join(map(str, path))
         if sub.get("x-money") and isinstance(value, int) and "maximum" not in sub:
             if value > MONEY_MAX_FEN:
-                found.append(FieldError(where, f"{_title(schema, path)}：金额过大，"
-                                               "请核对是否多输了位数"))
+                found.append(
+                    FieldError(
+                        where,
+                        f"{_title(schema, path)}：金额过大，" "请核对是否多输了位数",
+                    )
+                )
         if sub.get("x-past") and today is not None and isinstance(value, str):
             try:
                 day = date.fromisoformat(value)
@@ -151,13 +164,18 @@ def _range_errors(schema: dict, data: dict, today: date | None,
             if day > today:
                 found.append(FieldError(where, f"{_title(schema, path)}：不能晚于今天"))
             elif earliest is not None and day < earliest:
-                found.append(FieldError(where, f"{_title(schema, path)}：不能早于"
-                                               f"本案开始之日（{earliest}）"))
+                found.append(
+                    FieldError(
+                        where,
+                        f"{_title(schema, path)}：不能早于"
+                        f"本案开始之日（{earliest}）",
+                    )
+                )
     return found
 
 
 def _id_number_errors(schema: dict, value, path: list) -> list[FieldError]:
-    """GB 11643 check digits, which JSON Schema cannot express, on ``id_number`` fields."""
+    """GB 11643 check digits on ``id_number`` fields: JSON Schema cannot say them."""
     found = []
     if isinstance(value, dict):
         for key, item in value.items():
@@ -165,8 +183,12 @@ def _id_number_errors(schema: dict, value, path: list) -> list[FieldError]:
                 problem = id_number_problem(item)
                 if problem:
                     where = path + [key]
-                    found.append(FieldError(".".join(map(str, where)),
-                                            f"{_title(schema, where)}：{problem}"))
+                    found.append(
+                        FieldError(
+                            ".".join(map(str, where)),
+                            f"{_title(schema, where)}：{problem}",
+                        )
+                    )
             else:
                 found += _id_number_errors(schema, item, path + [key])
     elif isinstance(value, list):

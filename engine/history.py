@@ -43,11 +43,18 @@ def _canonical(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def event_hash(prev_hash: str, stream: int, seq: int, at: datetime, actor: str,
-               role: str, kind: str, task_name: str | None, data: dict) -> str:
-    body = _canonical(
-        [stream, seq, at.isoformat(), actor, role, kind, task_name, data]
-    )
+def event_hash(
+    prev_hash: str,
+    stream: int,
+    seq: int,
+    at: datetime,
+    actor: str,
+    role: str,
+    kind: str,
+    task_name: str | None,
+    data: dict,
+) -> str:
+    body = _canonical([stream, seq, at.isoformat(), actor, role, kind, task_name, data])
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
@@ -62,9 +69,16 @@ class Actor:
 SYSTEM = Actor("system", "system")
 
 
-def append(session: Session, stream: int, at: datetime, actor: Actor, kind: EventKind,
-           data: dict | None = None, task_name: str | None = None,
-           last: tuple[int, str] | None = None) -> tuple[int, str]:
+def append(
+    session: Session,
+    stream: int,
+    at: datetime,
+    actor: Actor,
+    kind: EventKind,
+    data: dict | None = None,
+    task_name: str | None = None,
+    last: tuple[int, str] | None = None,
+) -> tuple[int, str]:
     """Append one event and return its (seq, hash) for the next append.
 
     ``last`` saves a query when the caller appends several events in a row.
@@ -77,17 +91,33 @@ def append(session: Session, stream: int, at: datetime, actor: Actor, kind: Even
     seq, prev_hash = last[0] + 1, last[1]
 
     data = json.loads(_canonical(data or {}))
-    digest = event_hash(prev_hash, stream, seq, at, actor.name, actor.role, str(kind),
-                        task_name, data)
-    session.add(Event(stream=stream, seq=seq, at=at, actor=actor.name, role=actor.role,
-                      kind=str(kind), task_name=task_name, data=data,
-                      prev_hash=prev_hash, hash=digest))
+    digest = event_hash(
+        prev_hash, stream, seq, at, actor.name, actor.role, str(kind), task_name, data
+    )
+    session.add(
+        Event(
+            stream=stream,
+            seq=seq,
+            at=at,
+            actor=actor.name,
+            role=actor.role,
+            kind=str(kind),
+            task_name=task_name,
+            data=data,
+            prev_hash=prev_hash,
+            hash=digest,
+        )
+    )
     return seq, digest
 
 
-def append_all(session: Session, stream: int, at: datetime,
-               events: list[tuple[Actor, EventKind, str | None, dict]],
-               last: tuple[int, str] | None = None) -> tuple[int, str]:
+def append_all(
+    session: Session,
+    stream: int,
+    at: datetime,
+    events: list[tuple[Actor, EventKind, str | None, dict]],
+    last: tuple[int, str] | None = None,
+) -> tuple[int, str]:
     """Append several events to one stream with one INSERT; returns the last link.
 
     The same rows, hashes and chain as calling :func:`append` for each event,
@@ -103,11 +133,31 @@ def append_all(session: Session, stream: int, at: datetime,
     for actor, kind, task_name, data in events:
         seq += 1
         data = json.loads(_canonical(data or {}))
-        digest = event_hash(prev_hash, stream, seq, at, actor.name, actor.role,
-                            str(kind), task_name, data)
-        rows.append({"stream": stream, "seq": seq, "at": at, "actor": actor.name,
-                     "role": actor.role, "kind": str(kind), "task_name": task_name,
-                     "data": data, "prev_hash": prev_hash, "hash": digest})
+        digest = event_hash(
+            prev_hash,
+            stream,
+            seq,
+            at,
+            actor.name,
+            actor.role,
+            str(kind),
+            task_name,
+            data,
+        )
+        rows.append(
+            {
+                "stream": stream,
+                "seq": seq,
+                "at": at,
+                "actor": actor.name,
+                "role": actor.role,
+                "kind": str(kind),
+                "task_name": task_name,
+                "data": data,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
+        )
         prev_hash = digest
     session.execute(_INSERT_EVENTS, rows)
     return seq, prev_hash
@@ -145,9 +195,17 @@ def verify_chain(events: list[Event]) -> list[ChainBreak]:
         if event.prev_hash != prev_hash:
             breaks.append(ChainBreak(event.seq, "does not link to the event before"))
 
-        digest = event_hash(event.prev_hash, event.stream, event.seq, event.at,
-                            event.actor, event.role, event.kind, event.task_name,
-                            event.data)
+        digest = event_hash(
+            event.prev_hash,
+            event.stream,
+            event.seq,
+            event.at,
+            event.actor,
+            event.role,
+            event.kind,
+            event.task_name,
+            event.data,
+        )
         if digest != event.hash:
             breaks.append(ChainBreak(event.seq, "content differs from its hash"))
 

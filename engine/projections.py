@@ -30,17 +30,24 @@ OPEN_TASKS = OpenTask.__table__
 WAITING_TIMERS = WaitingTimer.__table__
 
 # Built once; every command runs some of them.
-_STORED_TASKS = (select(OPEN_TASKS.c.task_id, OPEN_TASKS.c.due_at)
-                 .where(OPEN_TASKS.c.instance_id == bindparam("instance_id")))
+_STORED_TASKS = select(OPEN_TASKS.c.task_id, OPEN_TASKS.c.due_at).where(
+    OPEN_TASKS.c.instance_id == bindparam("instance_id")
+)
 _DELETE_TASKS = delete(OPEN_TASKS).where(
-    OPEN_TASKS.c.task_id.in_(bindparam("task_ids", expanding=True)))
-_SET_TASK_DUE = (update(OPEN_TASKS).where(OPEN_TASKS.c.task_id == bindparam("task"))
-                 .values(due_at=bindparam("due")))
+    OPEN_TASKS.c.task_id.in_(bindparam("task_ids", expanding=True))
+)
+_SET_TASK_DUE = (
+    update(OPEN_TASKS)
+    .where(OPEN_TASKS.c.task_id == bindparam("task"))
+    .values(due_at=bindparam("due"))
+)
 _INSERT_TASKS = insert(OPEN_TASKS)
 _DELETE_TIMERS = delete(WAITING_TIMERS).where(
-    WAITING_TIMERS.c.task_id.in_(bindparam("task_ids", expanding=True)))
+    WAITING_TIMERS.c.task_id.in_(bindparam("task_ids", expanding=True))
+)
 _DELETE_ALL_TIMERS = delete(WAITING_TIMERS).where(
-    WAITING_TIMERS.c.instance_id == bindparam("instance_id"))
+    WAITING_TIMERS.c.instance_id == bindparam("instance_id")
+)
 _INSERT_TIMERS = insert(WAITING_TIMERS)
 
 
@@ -63,8 +70,9 @@ def _watched_task(timer_task):
     if parent is None or "BoundaryEvent" not in type(parent.task_spec).__name__:
         return None
     for sibling in parent.children:
-        if sibling is not timer_task and not hasattr(sibling.task_spec,
-                                                     "event_definition"):
+        if sibling is not timer_task and not hasattr(
+            sibling.task_spec, "event_definition"
+        ):
             return sibling
     return None
 
@@ -84,8 +92,9 @@ class Projection:
     timers: dict[str, tuple]
 
 
-def project(workflow: BpmnWorkflow, division_code: str, household_id: int,
-            now: datetime) -> tuple[list[dict], list[dict]]:
+def project(
+    workflow: BpmnWorkflow, division_code: str, household_id: int, now: datetime
+) -> tuple[list[dict], list[dict]]:
     """The open-task rows and waiting-timer rows of the workflow, in one walk.
 
     An open task is a ready human task, with the earliest deadline watching it;
@@ -97,8 +106,9 @@ def project(workflow: BpmnWorkflow, division_code: str, household_id: int,
         if task.state == TaskState.READY:
             if isinstance(task.task_spec, UserTaskMixin):
                 ready.append(task)
-        elif isinstance(getattr(task.task_spec, "event_definition", None),
-                        TimerEventDefinition):
+        elif isinstance(
+            getattr(task.task_spec, "event_definition", None), TimerEventDefinition
+        ):
             timer_tasks.append(task)
 
     deadlines: dict = {}
@@ -112,33 +122,42 @@ def project(workflow: BpmnWorkflow, division_code: str, household_id: int,
             known = deadlines.get(watched.id)
             deadlines[watched.id] = due if known is None else min(known, due)
         spec = timer_task.task_spec
-        timers.append({
-            "task_id": str(timer_task.id),
-            "name": spec.bpmn_name or spec.event_definition.name or "",
-            "due_at": due,
-            "watched_task_id": str(watched.id) if watched is not None else None,
-        })
+        timers.append(
+            {
+                "task_id": str(timer_task.id),
+                "name": spec.bpmn_name or spec.event_definition.name or "",
+                "due_at": due,
+                "watched_task_id": str(watched.id) if watched is not None else None,
+            }
+        )
 
     tasks = []
     for task in ready:
         spec = task.task_spec
         role = role_for_lane(spec.lane)
-        tasks.append({
-            "task_id": str(task.id),
-            "household_id": household_id,
-            "task_name": spec.bpmn_id,
-            "title": spec.bpmn_name or spec.bpmn_id,
-            "role": role.code if role else "",
-            "division_code": division_code,
-            "form": spec.extensions.get("properties", {}).get("form", ""),
-            "created_at": now,
-            "due_at": deadlines.get(task.id),
-        })
+        tasks.append(
+            {
+                "task_id": str(task.id),
+                "household_id": household_id,
+                "task_name": spec.bpmn_id,
+                "title": spec.bpmn_name or spec.bpmn_id,
+                "role": role.code if role else "",
+                "division_code": division_code,
+                "form": spec.extensions.get("properties", {}).get("form", ""),
+                "created_at": now,
+                "due_at": deadlines.get(task.id),
+            }
+        )
     return tasks, timers
 
 
-def write(session: Session, instance_id: int, tasks: list[dict], timers: list[dict],
-          known: Projection | None) -> Projection:
+def write(
+    session: Session,
+    instance_id: int,
+    tasks: list[dict],
+    timers: list[dict],
+    known: Projection | None,
+) -> Projection:
     """Make the instance's query rows equal ``tasks`` and ``timers``.
 
     ``known`` is what the rows hold now, when the caller knows it for the stored
@@ -148,8 +167,9 @@ def write(session: Session, instance_id: int, tasks: list[dict], timers: list[di
     late: its row keeps the due time it had. Returns what the rows hold after.
     """
     if known is None:
-        stored_tasks = dict(session.execute(_STORED_TASKS,
-                                            {"instance_id": instance_id}).all())
+        stored_tasks = dict(
+            session.execute(_STORED_TASKS, {"instance_id": instance_id}).all()
+        )
     else:
         stored_tasks = known.tasks
 
@@ -170,25 +190,36 @@ def write(session: Session, instance_id: int, tasks: list[dict], timers: list[di
         else:
             after_tasks[task_id] = stored_tasks[task_id]
     if added:
-        session.execute(_INSERT_TASKS, [dict(row, instance_id=instance_id)
-                                        for row in added])
+        session.execute(
+            _INSERT_TASKS, [dict(row, instance_id=instance_id) for row in added]
+        )
 
-    after_timers = {row["task_id"]: (row["name"], row["due_at"], row["watched_task_id"])
-                    for row in timers}
+    after_timers = {
+        row["task_id"]: (row["name"], row["due_at"], row["watched_task_id"])
+        for row in timers
+    }
     if known is None:
         session.execute(_DELETE_ALL_TIMERS, {"instance_id": instance_id})
         if timers:
-            session.execute(_INSERT_TIMERS, [dict(row, instance_id=instance_id)
-                                             for row in timers])
+            session.execute(
+                _INSERT_TIMERS, [dict(row, instance_id=instance_id) for row in timers]
+            )
     else:
-        stale = [task_id for task_id, value in known.timers.items()
-                 if after_timers.get(task_id) != value]
+        stale = [
+            task_id
+            for task_id, value in known.timers.items()
+            if after_timers.get(task_id) != value
+        ]
         if stale:
             session.execute(_DELETE_TIMERS, {"task_ids": stale})
-        fresh = [row for row in timers
-                 if known.timers.get(row["task_id"]) != after_timers[row["task_id"]]]
+        fresh = [
+            row
+            for row in timers
+            if known.timers.get(row["task_id"]) != after_timers[row["task_id"]]
+        ]
         if fresh:
-            session.execute(_INSERT_TIMERS, [dict(row, instance_id=instance_id)
-                                             for row in fresh])
+            session.execute(
+                _INSERT_TIMERS, [dict(row, instance_id=instance_id) for row in fresh]
+            )
 
     return Projection(after_tasks, after_timers)

@@ -122,8 +122,10 @@ _DUE_TIMERS = (
 )
 _CLAIM_TIMERS = (
     select(WaitingTimer.task_id)
-    .where(WaitingTimer.instance_id == bindparam("instance_id"),
-           WaitingTimer.due_at <= bindparam("now"))
+    .where(
+        WaitingTimer.instance_id == bindparam("instance_id"),
+        WaitingTimer.due_at <= bindparam("now"),
+    )
     .with_for_update(skip_locked=True)
 )
 #: SET takes the columns named in the parameters.
@@ -162,16 +164,21 @@ class LiveWorkflows:
 
 
 class Engine:
-    def __init__(self, session_factory: sessionmaker, models: ModelCache | None = None,
-                 cache_size: int = 512):
+    def __init__(
+        self,
+        session_factory: sessionmaker,
+        models: ModelCache | None = None,
+        cache_size: int = 512,
+    ):
         self.sessions = session_factory
         self.models = models or ModelCache()
         self.live = LiveWorkflows(cache_size)
 
     # -- commands -------------------------------------------------------------
 
-    def start(self, process_id: str, household: int | dict, data: dict,
-              official: Official) -> int:
+    def start(
+        self, process_id: str, household: int | dict, data: dict, official: Official
+    ) -> int:
         """Start ``process_id`` for a household; returns the new instance id.
 
         ``household`` is a household's id, or the columns of a household to
@@ -180,30 +187,50 @@ class Engine:
         try:
             return self._start(process_id, household, data, official)
         except IntegrityError:
-            raise Conflict("a concurrent command registered the same household",
-                           "该农户刚被他人登记，请从已有农户中选择后重试") from None
+            raise Conflict(
+                "a concurrent command registered the same household",
+                "该农户刚被他人登记，请从已有农户中选择后重试",
+            ) from None
 
-    def _start(self, process_id: str, household: int | dict, data: dict,
-               official: Official) -> int:
+    def _start(
+        self, process_id: str, household: int | dict, data: dict, official: Official
+    ) -> int:
         started = time.perf_counter()
         with self.sessions.begin() as session:
             now = clock.now(session)
             household = self._household(session, household)
             if not within(household.division_code, official.division_code):
-                raise NotAllowed("household outside the official's division",
-                                 "该农户不在您的辖区内")
+                raise NotAllowed(
+                    "household outside the official's division", "该农户不在您的辖区内"
+                )
             cached = []
-            instance = self._start_in(session, now, process_id, household, data,
-                                      official, official.actor, cached)
+            instance = self._start_in(
+                session,
+                now,
+                process_id,
+                household,
+                data,
+                official,
+                official.actor,
+                cached,
+            )
 
         for instance_id, live in cached:
             self.live.put(instance_id, live)
         self._log("start", instance.id, household.id, official.username, started)
         return instance.id
 
-    def _start_in(self, session: Session, now: datetime, process_id: str,
-                  household: Household, data: dict, official: Official | None,
-                  actor: Actor, cached: list) -> Instance:
+    def _start_in(
+        self,
+        session: Session,
+        now: datetime,
+        process_id: str,
+        household: Household,
+        data: dict,
+        official: Official | None,
+        actor: Actor,
+        cached: list,
+    ) -> Instance:
         """Start an instance inside the caller's transaction.
 
         ``official`` is None for a procedure that another one starts when it
@@ -221,31 +248,49 @@ class Engine:
         workflow.data.update(copy.deepcopy(start_data))
         workflow.task_tree.data.update(copy.deepcopy(start_data))
 
-        step = _Step([(EventKind.STARTED, None,
-                       {"model": model_hash, "process": process_id,
-                        "data": start_data})])
+        step = _Step(
+            [
+                (
+                    EventKind.STARTED,
+                    None,
+                    {"model": model_hash, "process": process_id, "data": start_data},
+                )
+            ]
+        )
         with clock.frozen_at(now):
             self._run_engine(workflow, step)
         procedure.on_start(household, now)
 
         # Inserted once the engine has run, with its first state.
-        instance = Instance(process_id=process_id, model_hash=model_hash,
-                            household_id=household.id,
-                            division_code=household.division_code,
-                            started_at=now)
-        live = self._store(session, instance, workflow, household, step, now, actor,
-                           _NOTHING_STORED)
+        instance = Instance(
+            process_id=process_id,
+            model_hash=model_hash,
+            household_id=household.id,
+            division_code=household.division_code,
+            started_at=now,
+        )
+        live = self._store(
+            session, instance, workflow, household, step, now, actor, _NOTHING_STORED
+        )
         cached.append((instance.id, live))
         self._follow_up(session, now, procedure, household, workflow, cached)
         return instance
 
-    def _follow_up(self, session: Session, now: datetime, procedure, household,
-                   workflow: BpmnWorkflow, cached: list,
-                   task_name: str | None = None) -> None:
+    def _follow_up(
+        self,
+        session: Session,
+        now: datetime,
+        procedure,
+        household,
+        workflow: BpmnWorkflow,
+        cached: list,
+        task_name: str | None = None,
+    ) -> None:
         """Start, in the same transaction, what the command's step leads to."""
         for process_id, data in procedure.follow_ups(household, workflow, task_name):
-            self._start_in(session, now, process_id, household, data, None, SYSTEM,
-                           cached)
+            self._start_in(
+                session, now, process_id, household, data, None, SYSTEM, cached
+            )
 
     def complete_task(self, task_id: str, data: dict, official: Official) -> int:
         """Complete a ready human task with its form data; returns the instance id."""
@@ -254,14 +299,18 @@ class Engine:
             now = clock.now(session)
             found = session.execute(_TASK_CASE, {"task_id": task_id}).first()
             if found is None:
-                raise Conflict("task is not open (done by someone else, or gone)",
-                               "该任务已办理或已不存在，请刷新待办列表")
+                raise Conflict(
+                    "task is not open (done by someone else, or gone)",
+                    "该任务已办理或已不存在，请刷新待办列表",
+                )
             open_task, instance, household = found
             self._authorize(open_task, official)
 
             procedure = procedure_for(instance.process_id)
             workflow, known = self._restore(session, instance)
-            began = procedure.case_began(workflow.data) or local_date(instance.started_at)
+            began = procedure.case_began(workflow.data) or local_date(
+                instance.started_at
+            )
             errors = forms.validate(open_task.form, data, local_date(now), began)
             if errors:
                 raise InvalidData(errors)
@@ -270,31 +319,57 @@ class Engine:
             if task is None or task.state != TaskState.READY:
                 raise Conflict("task is no longer ready", "该任务已不在办理状态")
 
-            problems = procedure.check_task(task.task_spec.bpmn_id, data, workflow.data,
-                                            task.data)
+            problems = procedure.check_task(
+                task.task_spec.bpmn_id, data, workflow.data, task.data
+            )
             if problems:
                 raise InvalidData(problems)
 
             submitted = copy.deepcopy(data)
-            step = _Step([(EventKind.TASK_COMPLETED, task.task_spec.bpmn_id,
-                           {"title": task.task_spec.bpmn_name, "form": open_task.form,
-                            "data": submitted})])
+            step = _Step(
+                [
+                    (
+                        EventKind.TASK_COMPLETED,
+                        task.task_spec.bpmn_id,
+                        {
+                            "title": task.task_spec.bpmn_name,
+                            "form": open_task.form,
+                            "data": submitted,
+                        },
+                    )
+                ]
+            )
             with clock.frozen_at(now):
                 task.set_data(**copy.deepcopy(submitted))
                 self._run(task)
                 self._run_engine(workflow, step)
-            procedure.on_task_completed(household, task.task_spec.bpmn_id, submitted,
-                                        workflow, now)
-            live = self._store(session, instance, workflow, household, step, now,
-                               official.actor, known)
+            procedure.on_task_completed(
+                household, task.task_spec.bpmn_id, submitted, workflow, now
+            )
+            live = self._store(
+                session, instance, workflow, household, step, now, official.actor, known
+            )
             cached = [(instance.id, live)]
-            self._follow_up(session, now, procedure, household, workflow, cached,
-                            task.task_spec.bpmn_id)
+            self._follow_up(
+                session,
+                now,
+                procedure,
+                household,
+                workflow,
+                cached,
+                task.task_spec.bpmn_id,
+            )
 
         for instance_id, entry in cached:
             self.live.put(instance_id, entry)
-        self._log("complete", instance.id, instance.household_id, official.username,
-                  started, task=open_task.task_name)
+        self._log(
+            "complete",
+            instance.id,
+            instance.household_id,
+            official.username,
+            started,
+            task=open_task.task_name,
+        )
         return instance.id
 
     def fire_due_timers(self, limit: int = 100) -> int:
@@ -319,13 +394,15 @@ class Engine:
         started = time.perf_counter()
         with self.sessions.begin() as session:
             now = clock.now(session)
-            claimed = session.scalars(_CLAIM_TIMERS, {"instance_id": instance_id,
-                                                      "now": now}).all()
+            claimed = session.scalars(
+                _CLAIM_TIMERS, {"instance_id": instance_id, "now": now}
+            ).all()
             if not claimed:
                 return False
 
-            instance, household = session.execute(_CASE,
-                                                  {"instance_id": instance_id}).one()
+            instance, household = session.execute(
+                _CASE, {"instance_id": instance_id}
+            ).one()
             procedure = procedure_for(instance.process_id)
             workflow, known = self._restore(session, instance)
 
@@ -334,8 +411,9 @@ class Engine:
                 workflow.refresh_timers()
                 self._run_engine(workflow, step)
             procedure.on_engine_steps(household, workflow, now)
-            live = self._store(session, instance, workflow, household, step, now,
-                               SYSTEM, known)
+            live = self._store(
+                session, instance, workflow, household, step, now, SYSTEM, known
+            )
             cached = [(instance_id, live)]
             self._follow_up(session, now, procedure, household, workflow, cached)
 
@@ -347,20 +425,28 @@ class Engine:
     # -- the parts of a command ----------------------------------------------
 
     def _register(self, session: Session, columns: dict) -> Household:
-        """A new household, in a village that exists, headed by someone not yet counted."""
+        """A new household in a real village, headed by someone not yet counted."""
         division = session.get(Division, columns.get("division_code"))
         if division is None or division.level != 5:
             raise InvalidData([forms.FieldError("division_code", "请选择您辖区内的村")])
         if session.get(HouseholdMember, columns["head_id_number"]) is not None:
-            raise InvalidData([forms.FieldError(
-                "head_id_number",
-                "该身份证号已登记在其他农户中（户主或成员），请从已有农户中选择")])
+            raise InvalidData(
+                [
+                    forms.FieldError(
+                        "head_id_number",
+                        "该身份证号已登记在其他农户中（户主或成员），请从已有农户中选择",
+                    )
+                ]
+            )
 
         registered = Household(**columns)
         session.add(registered)
         session.flush()
-        session.add(HouseholdMember(id_number=registered.head_id_number,
-                                    household_id=registered.id))
+        session.add(
+            HouseholdMember(
+                id_number=registered.head_id_number, household_id=registered.id
+            )
+        )
         return registered
 
     def _household(self, session: Session, household: int | dict) -> Household:
@@ -374,14 +460,15 @@ class Engine:
 
     def _authorize(self, open_task: OpenTask, official: Official) -> None:
         if open_task.role != official.role:
-            raise NotAllowed("task belongs to another role",
-                             "此任务不属于您的岗位")
+            raise NotAllowed("task belongs to another role", "此任务不属于您的岗位")
         if not within(open_task.division_code, official.division_code):
-            raise NotAllowed("task outside the official's division",
-                             "此任务不在您的辖区内")
+            raise NotAllowed(
+                "task outside the official's division", "此任务不在您的辖区内"
+            )
 
-    def _restore(self, session: Session,
-                 instance: Instance) -> tuple[BpmnWorkflow, Live | None]:
+    def _restore(
+        self, session: Session, instance: Instance
+    ) -> tuple[BpmnWorkflow, Live | None]:
         """The workflow at the stored version, and what is known of that version.
 
         From the live cache when it holds exactly this version; otherwise the
@@ -397,8 +484,10 @@ class Engine:
         try:
             task.run()
         except SpiffWorkflowException as error:
-            raise CommandError(f"the model failed at {task.task_spec.bpmn_id}: {error}",
-                               "流程模型执行出错，请联系流程管理员") from error
+            raise CommandError(
+                f"the model failed at {task.task_spec.bpmn_id}: {error}",
+                "流程模型执行出错，请联系流程管理员",
+            ) from error
 
     def _run_engine(self, workflow: BpmnWorkflow, step: _Step) -> None:
         """Run the engine's own tasks, noting the ones history should show."""
@@ -407,33 +496,62 @@ class Engine:
             spec = task.task_spec
             definition = getattr(spec, "event_definition", None)
             if isinstance(definition, TimerEventDefinition):
-                step.events.append((EventKind.TIMER_FIRED, spec.bpmn_id,
-                                    {"title": spec.bpmn_name or definition.name,
-                                     "due": task._get_internal_data("event_value")}))
+                step.events.append(
+                    (
+                        EventKind.TIMER_FIRED,
+                        spec.bpmn_id,
+                        {
+                            "title": spec.bpmn_name or definition.name,
+                            "due": task._get_internal_data("event_value"),
+                        },
+                    )
+                )
             elif hasattr(spec, "dmnEngine"):
                 outputs = [o.name for o in spec.dmnEngine.decision_table.outputs]
-                step.events.append((EventKind.DECISION, spec.bpmn_id,
-                                    {"title": spec.bpmn_name,
-                                     "result": {k: task.data.get(k) for k in outputs}}))
+                step.events.append(
+                    (
+                        EventKind.DECISION,
+                        spec.bpmn_id,
+                        {
+                            "title": spec.bpmn_name,
+                            "result": {k: task.data.get(k) for k in outputs},
+                        },
+                    )
+                )
             elif getattr(spec, "script", None):
                 before = task.parent.data if task.parent is not None else {}
                 changed = {k: v for k, v in task.data.items() if before.get(k) != v}
-                step.events.append((EventKind.COMPUTED, spec.bpmn_id,
-                                    {"title": spec.bpmn_name, "result": changed}))
+                step.events.append(
+                    (
+                        EventKind.COMPUTED,
+                        spec.bpmn_id,
+                        {"title": spec.bpmn_name, "result": changed},
+                    )
+                )
 
         try:
             workflow.do_engine_steps(did_complete_task=noted)
         except SpiffWorkflowException as error:
-            raise CommandError(f"the model failed: {error}",
-                               "流程模型执行出错，请联系流程管理员") from error
+            raise CommandError(
+                f"the model failed: {error}", "流程模型执行出错，请联系流程管理员"
+            ) from error
 
         if workflow.completed:
-            step.events.append((EventKind.COMPLETED, None,
-                                {"end": _end_event_name(workflow)}))
+            step.events.append(
+                (EventKind.COMPLETED, None, {"end": _end_event_name(workflow)})
+            )
 
-    def _store(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
-               household: Household, step: _Step, now: datetime, actor: Actor,
-               known: Live | None) -> Live:
+    def _store(
+        self,
+        session: Session,
+        instance: Instance,
+        workflow: BpmnWorkflow,
+        household: Household,
+        step: _Step,
+        now: datetime,
+        actor: Actor,
+        known: Live | None,
+    ) -> Live:
         """Write state, projections and history; refuse a stale version.
 
         ``known`` is what the stored version holds besides its state (None when
@@ -442,13 +560,19 @@ class Engine:
         stored, to cache once the transaction has committed.
         """
         state = dump_state(workflow)
-        tasks, timers = projections.project(workflow, instance.division_code,
-                                            household.id, now)
-        current = "、".join(t["title"] for t in tasks) or ("已办结" if workflow.completed
-                                                          else "等待中")
-        values = dict(state=state, status="completed" if workflow.completed else "running",
-                      current_step=current[:255], updated_at=now,
-                      completed_at=now if workflow.completed else None)
+        tasks, timers = projections.project(
+            workflow, instance.division_code, household.id, now
+        )
+        current = "、".join(t["title"] for t in tasks) or (
+            "已办结" if workflow.completed else "等待中"
+        )
+        values = dict(
+            state=state,
+            status="completed" if workflow.completed else "running",
+            current_step=current[:255],
+            updated_at=now,
+            completed_at=now if workflow.completed else None,
+        )
 
         if instance.id is None:
             version = 1
@@ -459,31 +583,53 @@ class Engine:
             session.flush()
         else:
             version = instance.version + 1
-            result = session.execute(_UPDATE_INSTANCE, {
-                "stored_id": instance.id, "stored_version": instance.version,
-                "version": version, **values})
+            result = session.execute(
+                _UPDATE_INSTANCE,
+                {
+                    "stored_id": instance.id,
+                    "stored_version": instance.version,
+                    "version": version,
+                    **values,
+                },
+            )
             if result.rowcount != 1:
-                raise Conflict("instance changed meanwhile",
-                               "该案件刚被他人处理，请刷新后重试")
+                raise Conflict(
+                    "instance changed meanwhile", "该案件刚被他人处理，请刷新后重试"
+                )
 
-        projection = projections.write(session, instance.id, tasks, timers,
-                                       known.projection if known else None)
+        projection = projections.write(
+            session, instance.id, tasks, timers, known.projection if known else None
+        )
 
         events = []
         for kind, task_name, data in step.events:
             events.append((actor, kind, task_name, data))
             actor = SYSTEM if kind == EventKind.TASK_COMPLETED else actor
-        link = history.append_all(session, instance.id, now, events,
-                                  known.link if known else None)
+        link = history.append_all(
+            session, instance.id, now, events, known.link if known else None
+        )
 
         session.flush()
         return Live(version, workflow, link, projection)
 
-    def _log(self, command: str, instance_id: int, household_id: int, actor: str,
-             started: float, task: str | None = None) -> None:
-        log.info("%s instance=%s household=%s actor=%s%s %.1fms", command, instance_id,
-                 household_id, actor, f" task={task}" if task else "",
-                 (time.perf_counter() - started) * 1000)
+    def _log(
+        self,
+        command: str,
+        instance_id: int,
+        household_id: int,
+        actor: str,
+        started: float,
+        task: str | None = None,
+    ) -> None:
+        log.info(
+            "%s instance=%s household=%s actor=%s%s %.1fms",
+            command,
+            instance_id,
+            household_id,
+            actor,
+            f" task={task}" if task else "",
+            (time.perf_counter() - started) * 1000,
+        )
 
 
 def _uuid(task_id: str):
@@ -501,10 +647,17 @@ def _end_event_name(workflow: BpmnWorkflow) -> str | None:
     Parallel branches may each reach an end of their own; the terminate end
     (不予认定, 已认定为监测对象) is the one that says how the case ended.
     """
-    ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
-            if type(t.task_spec).__name__ == "EndEvent"]
-    terminating = [t for t in ends if type(getattr(t.task_spec, "event_definition", None))
-                   .__name__ == "TerminateEventDefinition"]
+    ends = [
+        t
+        for t in workflow.get_tasks(state=TaskState.COMPLETED)
+        if type(t.task_spec).__name__ == "EndEvent"
+    ]
+    terminating = [
+        t
+        for t in ends
+        if type(getattr(t.task_spec, "event_definition", None)).__name__
+        == "TerminateEventDefinition"
+    ]
     chosen = terminating or sorted(ends, key=lambda t: t.last_state_change)
     return chosen[-1].task_spec.bpmn_name if chosen else None
 

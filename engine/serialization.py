@@ -39,8 +39,9 @@ class SharedSpecConverter(BpmnWorkflowConverter):
         dct = {
             "data": self.registry.convert(self.registry.clean(workflow.data)),
             "correlations": workflow.correlations,
-            "last_task": str(workflow.last_task.id) if workflow.last_task is not None
-            else None,
+            "last_task": (
+                str(workflow.last_task.id) if workflow.last_task is not None else None
+            ),
             "success": workflow.success,
             "completed": workflow.completed,
             "tasks": _tasks_to_dict(self.registry, workflow),
@@ -86,8 +87,11 @@ def _tasks_to_dict(registry, workflow) -> dict:
             before, after = parent.data, task.data
             data = {}
             delta = {
-                "updates": {key: after[key] for key in after
-                            if key not in before or after[key] != before[key]},
+                "updates": {
+                    key: after[key]
+                    for key in after
+                    if key not in before or after[key] != before[key]
+                },
                 "deletions": [key for key in before if key not in after],
             }
             parent_name = names.get(parent_id) or str(parent_id)
@@ -118,13 +122,16 @@ _TASK_TYPENAME = _state_registry.typenames[Task]
 
 
 def spec_to_json(spec, subprocess_specs: dict) -> str:
-    return json.dumps({
-        "serializer_version": _spec_serializer.VERSION,
-        "spec": _spec_registry.convert(spec),
-        "subprocess_specs": {
-            name: _spec_registry.convert(sub) for name, sub in subprocess_specs.items()
-        },
-    })
+    return json.dumps(
+        {
+            "serializer_version": _spec_serializer.VERSION,
+            "spec": _spec_registry.convert(spec),
+            "subprocess_specs": {
+                name: _spec_registry.convert(sub)
+                for name, sub in subprocess_specs.items()
+            },
+        }
+    )
 
 
 def spec_from_json(text: str) -> tuple[object, dict]:

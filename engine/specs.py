@@ -34,7 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PROCESSES_DIR = ROOT / "processes"
 FORMS_DIR = ROOT / "forms"
 
-_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
+_DURATION = re.compile(
+    r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$"
+)
 
 
 class ModelError(ValueError):
@@ -101,9 +103,11 @@ def check_spec(spec, forms_dir: Path = FORMS_DIR) -> list[str]:
         if isinstance(task_spec, UserTaskMixin):
             problems += _check_user_task(task_spec, where, forms_dir)
 
-        for script in (getattr(task_spec, "script", None),
-                       getattr(task_spec, "prescript", None),
-                       getattr(task_spec, "postscript", None)):
+        for script in (
+            getattr(task_spec, "script", None),
+            getattr(task_spec, "prescript", None),
+            getattr(task_spec, "postscript", None),
+        ):
             if script:
                 problems += _check_text(script, "exec", where)
 
@@ -164,7 +168,9 @@ def _check_timer(expression: str, where: str) -> list[str]:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        return [f"{where}: timer {value!r} is neither an ISO 8601 duration nor date-time"]
+        return [
+            f"{where}: timer {value!r} is neither an ISO 8601 duration nor date-time"
+        ]
     if moment.tzinfo is None:
         return [f"{where}: timer {value!r} needs its UTC offset, e.g. +08:00"]
     return []
@@ -190,8 +196,9 @@ class ModelCache:
         self._by_hash[model.content_hash] = (model.spec, model.subprocess_specs)
 
 
-def deploy(session: Session, model: Model, cache: ModelCache, at: datetime,
-           by: str) -> tuple[ModelVersion, bool]:
+def deploy(
+    session: Session, model: Model, cache: ModelCache, at: datetime, by: str
+) -> tuple[ModelVersion, bool]:
     """Store the model version unless the same content is deployed already.
 
     Returns the version and whether it is new.

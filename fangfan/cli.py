@@ -24,13 +24,16 @@ DEMO_URL = f"sqlite:///{ROOT / 'instance' / 'demo.sqlite'}"
 #: next year; the real ones are set by the provincial bureau each first quarter
 #: (guide Q10).
 DEMO_LINES = {2023: 7200, 2024: 7500, 2025: 7800, 2026: 8000}
-DEMO_LINES.update({year: 8000 + 200 * (year - 2026)
-                   for year in range(2027, date.today().year + 2)})
+DEMO_LINES.update(
+    {year: 8000 + 200 * (year - 2026) for year in range(2027, date.today().year + 2)}
+)
 
 
 def _logging() -> None:
-    logging.basicConfig(level=os.environ.get("FANGFAN_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("FANGFAN_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
     for noisy in ("spiff", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -42,8 +45,11 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--simulated-clock", is_flag=True,
-              help="Run this database on a simulated clock (demo, training).")
+@click.option(
+    "--simulated-clock",
+    is_flag=True,
+    help="Run this database on a simulated clock (demo, training).",
+)
 def init(simulated_clock: bool) -> None:
     """Create or upgrade the database, load divisions, deploy the models."""
     fangfan = Fangfan()
@@ -83,8 +89,11 @@ def demo(host: str, port: int, fresh: bool) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--with-scheduler", is_flag=True,
-              help="Also sweep timers in this process (single-process installs).")
+@click.option(
+    "--with-scheduler",
+    is_flag=True,
+    help="Also sweep timers in this process (single-process installs).",
+)
 def serve(host: str, port: int, with_scheduler: bool) -> None:
     """Run the web workbench (for several workers use gunicorn, see README)."""
     _serve(Fangfan(), host, port, with_scheduler)
@@ -126,18 +135,26 @@ def clock_show() -> None:
 @clock_group.command("advance")
 @click.option("--days", type=float, default=0.0)
 @click.option("--hours", type=float, default=0.0)
-@click.option("--by", "actor", default="operator", show_default=True,
-              help="Who moves it, for the history.")
+@click.option(
+    "--by",
+    "actor",
+    default="operator",
+    show_default=True,
+    help="Who moves it, for the history.",
+)
 def clock_advance(days: float, hours: float, actor: str) -> None:
     """Move a simulated clock forward; the move is recorded in history."""
     fangfan = Fangfan()
     try:
-        before, after = fangfan.advance_clock(days + hours / 24,
-                                              Official(actor, "operator", ""))
+        before, after = fangfan.advance_clock(
+            days + hours / 24, Official(actor, "operator", "")
+        )
     except ClockError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"{before.astimezone(clock.CHINA):%Y-%m-%d %H:%M} → "
-               f"{after.astimezone(clock.CHINA):%Y-%m-%d %H:%M}")
+    click.echo(
+        f"{before.astimezone(clock.CHINA):%Y-%m-%d %H:%M} → "
+        f"{after.astimezone(clock.CHINA):%Y-%m-%d %H:%M}"
+    )
 
 
 @main.command()

@@ -14,7 +14,9 @@ def main(url: str) -> int:
         with create_engine(url, connect_args={"connect_timeout": 3}).connect() as db:
             db.execute(text("SELECT 1"))
     except Exception as error:  # any failure means "not reachable" here
-        print(f"dbcheck: {type(error).__name__}: {error}".splitlines()[0], file=sys.stderr)
+        print(
+            f"dbcheck: {type(error).__name__}: {error}".splitlines()[0], file=sys.stderr
+        )
         return 1
     return 0
 

@@ -20,8 +20,13 @@ def seed(fangfan: Fangfan, lines_yuan: dict[int, int]) -> bool:
     for year, yuan in lines_yuan.items():
         fangfan.set_monitoring_line(year, yuan * 100)
     for user in demo_users():
-        fangfan.add_user(user["username"], user["password"], user["display_name"],
-                         user["role"], user["division_code"])
+        fangfan.add_user(
+            user["username"],
+            user["password"],
+            user["display_name"],
+            user["role"],
+            user["division_code"],
+        )
 
     with fangfan.sessions.begin() as session:
         if not session.scalar(select(func.count()).select_from(Household)):
@@ -36,8 +41,10 @@ def seed(fangfan: Fangfan, lines_yuan: dict[int, int]) -> bool:
 def print_welcome(host: str, port: int, created: bool) -> None:
     print()
     print(f"  防返 Fangfan demo: http://{host}:{port}/")
-    print(f"  {'seeded a new' if created else 'reusing the'} demo database; "
-          f"simulated clock (move it on the 时钟 page)")
+    print(
+        f"  {'seeded a new' if created else 'reusing the'} demo database; "
+        f"simulated clock (move it on the 时钟 page)"
+    )
     print(f"  every account's password: {DEMO_PASSWORD}")
     for user in demo_users():
         label = BY_CODE[user["role"]].label

@@ -20,22 +20,26 @@ STATUSES = {
 }
 
 
-def add(household, measures: list[dict], since: date, case_id: int | None = None) -> None:
+def add(
+    household, measures: list[dict], since: date, case_id: int | None = None
+) -> None:
     """Record declared measures as running (the list is replaced, never mutated)."""
     added = []
     for measure in measures:
         kind = measure.get("type", "other")
-        added.append({
-            "type": kind,
-            "title": MEASURE_TYPES.get(kind, (kind,))[0],
-            "department": measure.get("department", ""),
-            "start": measure.get("start") or since.isoformat(),
-            "end": measure.get("end"),
-            "note": measure.get("note", ""),
-            "status": "active",
-            "status_label": STATUSES["active"],
-            "case": case_id,
-        })
+        added.append(
+            {
+                "type": kind,
+                "title": MEASURE_TYPES.get(kind, (kind,))[0],
+                "department": measure.get("department", ""),
+                "start": measure.get("start") or since.isoformat(),
+                "end": measure.get("end"),
+                "note": measure.get("note", ""),
+                "status": "active",
+                "status_label": STATUSES["active"],
+                "case": case_id,
+            }
+        )
     household.measures = list(household.measures or []) + added
 
 
@@ -60,7 +64,9 @@ def on_elimination(household, today: date) -> None:
 
     def runs_on(measure) -> bool:
         kind = MEASURE_TYPES.get(measure.get("type"), ("", False, False))
-        return kind[2] and bool(measure.get("end")) and measure["end"] > today.isoformat()
+        return (
+            kind[2] and bool(measure.get("end")) and measure["end"] > today.isoformat()
+        )
 
     _set(household, runs_on, "continuing")
     _set(household, lambda m: True, "ended")

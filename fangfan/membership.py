@@ -23,26 +23,37 @@ def problems(session: Session, household: Household, members: list[dict]) -> lis
     if len(heads) != 1:
         found.append(FieldError("members", "家庭成员中应有且只有一位户主"))
     elif members[heads[0]].get("id_number") != household.head_id_number:
-        found.append(FieldError(f"members.{heads[0]}.id_number",
-                                "户主的身份证号应与登记的户主一致"))
+        found.append(
+            FieldError(
+                f"members.{heads[0]}.id_number", "户主的身份证号应与登记的户主一致"
+            )
+        )
 
     seen: dict[str, int] = {}
     for index, member in enumerate(members):
         number = member.get("id_number")
         if number in seen:
-            found.append(FieldError(f"members.{index}.id_number",
-                                    f"第{index + 1}位成员与第{seen[number] + 1}位"
-                                    "成员身份证号重复"))
+            found.append(
+                FieldError(
+                    f"members.{index}.id_number",
+                    f"第{index + 1}位成员与第{seen[number] + 1}位" "成员身份证号重复",
+                )
+            )
         seen.setdefault(number, index)
 
     elsewhere = session.scalars(
         select(HouseholdMember.id_number).where(
             HouseholdMember.id_number.in_(list(seen)),
-            HouseholdMember.household_id != household.id)
+            HouseholdMember.household_id != household.id,
+        )
     ).all()
     for number in elsewhere:
-        found.append(FieldError(f"members.{seen[number]}.id_number",
-                                f"第{seen[number] + 1}位成员已登记在其他农户中"))
+        found.append(
+            FieldError(
+                f"members.{seen[number]}.id_number",
+                f"第{seen[number] + 1}位成员已登记在其他农户中",
+            )
+        )
     return found
 
 
@@ -50,10 +61,13 @@ def record(session: Session, household: Household, members: list[dict]) -> None:
     """Make the membership rows of the household equal its head and members."""
     numbers = {household.head_id_number}
     numbers |= {m["id_number"] for m in members if m.get("id_number")}
-    session.execute(delete(HouseholdMember)
-                    .where(HouseholdMember.household_id == household.id))
-    session.execute(insert(HouseholdMember),
-                    [{"id_number": n, "household_id": household.id} for n in numbers])
+    session.execute(
+        delete(HouseholdMember).where(HouseholdMember.household_id == household.id)
+    )
+    session.execute(
+        insert(HouseholdMember),
+        [{"id_number": n, "household_id": household.id} for n in numbers],
+    )
 
 
 def belongs_elsewhere(session: Session, id_number: str) -> bool:

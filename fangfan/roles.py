@@ -34,8 +34,9 @@ BY_LABEL = {role.label: role for role in ROLES}
 
 #: Roles that may record a risk clue and so start an identification (guide Q34;
 #: Q42: the 12317 hotline takes applications and reports by phone).
-CLUE_TAKERS = frozenset({"village_cadre", "town_official", "county_bureau",
-                         "hotline_operator"})
+CLUE_TAKERS = frozenset(
+    {"village_cadre", "town_official", "county_bureau", "hotline_operator"}
+)
 
 
 def role_for_lane(lane_name: str | None) -> Role | None:

@@ -152,11 +152,14 @@ def has_labour(members: list[dict]) -> bool:
     return any(m.get("labour_capacity") in LABOUR for m in members)
 
 
-def plan_problems(measures: list[dict], members: list[dict], willing: bool) -> list[str]:
+def plan_problems(
+    measures: list[dict], members: list[dict], willing: bool
+) -> list[str]:
     """Why an assistance plan breaks guide Q20/Q21, in Chinese; empty when it holds.
 
     A household with full labour that is willing needs at least one development
-    measure (for weak and half labour Q20 asks only to explore one), and handing out cash or goods, shares and dividends, and training
+    measure (for weak and half labour Q20 asks only to explore one), and handing
+    out cash or goods, shares and dividends, and training
     that raises no capacity are not development measures. A household without
     labour needs the safety net.
     """
@@ -166,19 +169,23 @@ def plan_problems(measures: list[dict], members: list[dict], willing: bool) -> l
 
     types = {m.get("type") for m in measures}
     full_labour = any(m.get("labour_capacity") == "full" for m in members)
-    if full_labour and willing and not any(
-            MEASURE_TYPES.get(t, ("", False, False))[1] for t in types):
+    if (
+        full_labour
+        and willing
+        and not any(MEASURE_TYPES.get(t, ("", False, False))[1] for t in types)
+    ):
         problems.append(
             "有劳动能力、有意愿的监测对象至少落实一项产业就业等开发式帮扶措施；"
             "直接发钱发物、入股分红和对提升劳动能力没有直接作用的培训不属于"
-            "开发式帮扶（指南第20、21问）")
+            "开发式帮扶（指南第20、21问）"
+        )
     if not has_labour(members) and not types & SAFETY_NET_MEASURES:
         problems.append("无劳动能力的家庭应落实低保或特困供养等兜底保障（指南第20问）")
     return problems
 
 
 def vote_problem(result: str | None, votes_for: int, votes_against: int) -> str | None:
-    """Why a democratic review's result contradicts its own vote (guide Q35), or None."""
+    """Why a democratic review's result contradicts its vote (guide Q35), or None."""
     if votes_for + votes_against == 0:
         return "评议票数不能全为0"
     if result == "agree" and votes_for <= votes_against:

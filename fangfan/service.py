@@ -34,12 +34,15 @@ class Fangfan:
         self.db = create_db_engine(self.url)
         self.sessions = session_factory(self.db)
         #: For pages: on SQLite, read transactions that never take the write lock.
-        self.reads = (session_factory(create_db_engine(self.url, for_reads=True))
-                      if self.url.startswith("sqlite") else self.sessions)
+        self.reads = (
+            session_factory(create_db_engine(self.url, for_reads=True))
+            if self.url.startswith("sqlite")
+            else self.sessions
+        )
         self.engine = Engine(self.sessions)
 
     def init(self, simulated_clock: bool = False, progress: bool = True) -> None:
-        """Create or upgrade the schema, load divisions, fix the clock, deploy models."""
+        """Create or upgrade the schema, load divisions, fix the clock, deploy."""
         upgrade(self.url)
         with self.sessions.begin() as session:
             clock.choose_mode(session, simulated_clock)
@@ -55,15 +58,26 @@ class Fangfan:
                 now = clock.now(session)
                 version, new = specs.deploy(session, model, self.engine.models, now, by)
                 if new:
-                    history.append(session, history.SYSTEM_STREAM, now, SYSTEM,
-                                   EventKind.MODEL_DEPLOYED,
-                                   {"process": process_id, "hash": version.content_hash},
-                                   task_name=process_id)
+                    history.append(
+                        session,
+                        history.SYSTEM_STREAM,
+                        now,
+                        SYSTEM,
+                        EventKind.MODEL_DEPLOYED,
+                        {"process": process_id, "hash": version.content_hash},
+                        task_name=process_id,
+                    )
             deployed.append((process_id, model.content_hash, new))
         return deployed
 
-    def add_user(self, username: str, password: str, display_name: str, role: str,
-                 division_code: str) -> User:
+    def add_user(
+        self,
+        username: str,
+        password: str,
+        display_name: str,
+        role: str,
+        division_code: str,
+    ) -> User:
         if role not in BY_CODE:
             raise SetupError(f"unknown role {role!r}; known: {', '.join(BY_CODE)}")
         if len(password) < 8:
@@ -75,13 +89,18 @@ class Fangfan:
             if division_level(division_code) != BY_CODE[role].level:
                 raise SetupError(
                     f"role {role} works at level {BY_CODE[role].level}, "
-                    f"but {division_code} is level {division_level(division_code)}")
+                    f"but {division_code} is level {division_level(division_code)}"
+                )
             if session.scalar(select(User).where(User.username == username)):
                 raise SetupError(f"user {username!r} exists already")
 
-            user = User(username=username, password_hash=generate_password_hash(password),
-                        display_name=display_name, role=role,
-                        division_code=division_code)
+            user = User(
+                username=username,
+                password_hash=generate_password_hash(password),
+                display_name=display_name,
+                role=role,
+                division_code=division_code,
+            )
             session.add(user)
         return user
 
@@ -103,18 +122,27 @@ class Fangfan:
                 session.add(MonitoringLine(year=year, amount_fen=amount_fen))
             else:
                 line.amount_fen = amount_fen
-            history.append(session, history.SYSTEM_STREAM, clock.now(session), actor,
-                           EventKind.LINE_SET,
-                           {"year": year, "amount_fen": amount_fen, "before": before})
+            history.append(
+                session,
+                history.SYSTEM_STREAM,
+                clock.now(session),
+                actor,
+                EventKind.LINE_SET,
+                {"year": year, "amount_fen": amount_fen, "before": before},
+            )
 
     def advance_clock(self, days: float, official) -> tuple:
         """Move the simulated clock and record the move in the system history."""
         with self.sessions.begin() as session:
             before, after = clock.advance(session, days=days)
-            history.append(session, history.SYSTEM_STREAM, after, official.actor,
-                           EventKind.CLOCK_ADVANCED,
-                           {"from": before.isoformat(), "to": after.isoformat(),
-                            "days": days})
+            history.append(
+                session,
+                history.SYSTEM_STREAM,
+                after,
+                official.actor,
+                EventKind.CLOCK_ADVANCED,
+                {"from": before.isoformat(), "to": after.isoformat(), "days": days},
+            )
         return before, after
 
     def close(self) -> None:

@@ -1,4 +1,4 @@
-"""Alembic environment: the URL comes from the caller (engine.db.upgrade) or DATABASE_URL."""
+"""Alembic environment: the URL comes from engine.db.upgrade or DATABASE_URL."""
 
 from alembic import context
 
@@ -11,8 +11,11 @@ url = context.config.attributes.get("url") or database_url()
 def run_migrations_online() -> None:
     db = create_db_engine(url)
     with db.connect() as connection:
-        context.configure(connection=connection, target_metadata=Base.metadata,
-                          render_as_batch=url.startswith("sqlite"))
+        context.configure(
+            connection=connection,
+            target_metadata=Base.metadata,
+            render_as_batch=url.startswith("sqlite"),
+        )
         with context.begin_transaction():
             context.run_migrations()
     db.dispose()

@@ -34,9 +34,16 @@ def sweep(engine: Engine) -> int:
 
 
 def _add_sweep(scheduler, engine: Engine) -> None:
-    scheduler.add_job(sweep, "interval", seconds=SWEEP_INTERVAL, args=[engine],
-                      id="timer-sweep", max_instances=1, coalesce=True,
-                      misfire_grace_time=None)
+    scheduler.add_job(
+        sweep,
+        "interval",
+        seconds=SWEEP_INTERVAL,
+        args=[engine],
+        id="timer-sweep",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+    )
 
 
 def start_in_background(engine: Engine) -> BackgroundScheduler:

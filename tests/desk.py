@@ -21,10 +21,14 @@ class Desk:
         self.username = username
         page = self.client.get("/login")
         assert page.status_code == 200
-        response = self.client.post("/login", data={
-            "username": username, "password": DEMO_PASSWORD,
-            "csrf_token": self.csrf(),
-        })
+        response = self.client.post(
+            "/login",
+            data={
+                "username": username,
+                "password": DEMO_PASSWORD,
+                "csrf_token": self.csrf(),
+            },
+        )
         assert response.status_code == 302, f"login failed for {username}"
 
     def csrf(self) -> str:
@@ -54,7 +58,9 @@ class Desk:
     def complete(self, household_id: int, step: str, fields: dict | list):
         """Open my task ``step`` for the household and submit ``fields``."""
         task_id = self.task_for(household_id, step)
-        assert task_id, f"{self.username} has no {step} task for household {household_id}"
+        assert (
+            task_id
+        ), f"{self.username} has no {step} task for household {household_id}"
         assert self.get(f"/tasks/{task_id}").status_code == 200
         return self.post(f"/tasks/{task_id}", fields)
 

@@ -17,8 +17,9 @@ BELOW_LINE_WAGES = "5000"  # yuan for the whole household of two: 2,500 each
 ABOVE_LINE_WAGES = "40000"  # 20,000 each
 
 
-def report_new_household(town: Desk, id_number: str, lifted_out: bool = False,
-                         name: str = "测试户主") -> int:
+def report_new_household(
+    town: Desk, id_number: str, lifted_out: bool = False, name: str = "测试户主"
+) -> int:
     """The town official records a risk clue about a household new to the system."""
     fields = {
         "household_id": "new",
@@ -36,26 +37,44 @@ def report_new_household(town: Desk, id_number: str, lifted_out: bool = False,
     return case_id(response)
 
 
-def home_verification(head_id: str, spouse_id: str, wages: str = BELOW_LINE_WAGES,
-                      risks=("illness",), severe_hardship: bool = False,
-                      self_reliant: bool = False, already_cross_checked: bool = False,
-                      **overrides) -> list[tuple[str, str]]:
+def home_verification(
+    head_id: str,
+    spouse_id: str,
+    wages: str = BELOW_LINE_WAGES,
+    risks=("illness",),
+    severe_hardship: bool = False,
+    self_reliant: bool = False,
+    already_cross_checked: bool = False,
+    **overrides,
+) -> list[tuple[str, str]]:
     fields = {
-        "members.0.name": "测试户主", "members.0.id_number": head_id,
-        "members.0.relation": "head", "members.0.residence_type": "rural",
-        "members.0.labour_capacity": "weak", "members.0.safety_net": "none",
-        "members.1.name": "测试配偶", "members.1.id_number": spouse_id,
-        "members.1.relation": "spouse", "members.1.residence_type": "rural",
-        "members.1.labour_capacity": "full", "members.1.safety_net": "none",
-        "income.wages_fen": wages, "income.business_fen": "0",
-        "income.transfer_fen": "1200.50", "income.property_fen": "0",
+        "members.0.name": "测试户主",
+        "members.0.id_number": head_id,
+        "members.0.relation": "head",
+        "members.0.residence_type": "rural",
+        "members.0.labour_capacity": "weak",
+        "members.0.safety_net": "none",
+        "members.1.name": "测试配偶",
+        "members.1.id_number": spouse_id,
+        "members.1.relation": "spouse",
+        "members.1.residence_type": "rural",
+        "members.1.labour_capacity": "full",
+        "members.1.safety_net": "none",
+        "income.wages_fen": wages,
+        "income.business_fen": "0",
+        "income.transfer_fen": "1200.50",
+        "income.property_fen": "0",
         "income.business_costs_fen": "0",
         "insurance_payouts_fen": "0",
-        "out_of_pocket.medical_fen": "18000", "out_of_pocket.schooling_fen": "0",
+        "out_of_pocket.medical_fen": "18000",
+        "out_of_pocket.schooling_fen": "0",
         "out_of_pocket.disaster_fen": "0",
-        "guarantees.education": "on", "guarantees.medical": "on",
-        "guarantees.housing": "on", "guarantees.drinking_water": "on",
-        "consent": "on", "verified_on": today(),
+        "guarantees.education": "on",
+        "guarantees.medical": "on",
+        "guarantees.housing": "on",
+        "guarantees.drinking_water": "on",
+        "consent": "on",
+        "verified_on": today(),
     }
     if severe_hardship:
         fields["severe_hardship"] = "on"
@@ -76,7 +95,9 @@ def parsed_home_verification(ids) -> dict:
     from engine.forms import load_form
     from web.formfields import parse
 
-    return parse(load_form("home_verification.json"), MultiDict(home_verification(*ids)))
+    return parse(
+        load_form("home_verification.json"), MultiDict(home_verification(*ids))
+    )
 
 
 def today() -> str:
@@ -89,9 +110,13 @@ def today() -> str:
 
 
 def democratic_review() -> dict:
-    return {"review_meeting": "representatives_meeting", "review_held_on": today(),
-            "review_result": "agree", "review_votes_for": "21",
-            "review_votes_against": "2"}
+    return {
+        "review_meeting": "representatives_meeting",
+        "review_held_on": today(),
+        "review_result": "agree",
+        "review_votes_for": "21",
+        "review_votes_against": "2",
+    }
 
 
 def system_entry() -> dict:
@@ -104,7 +129,8 @@ DEMOCRATIC_REVIEW = democratic_review()
 TOWN_APPROVES = {"town_decision": "approve"}
 
 CROSS_CHECK = {
-    "cross_check_departments": "civil_affairs", "cross_check_findings": "未发现异常",
+    "cross_check_departments": "civil_affairs",
+    "cross_check_findings": "未发现异常",
 }
 
 SYSTEM_ENTRY = system_entry()

@@ -39,8 +39,6 @@ FORMS = Path(__file__).resolve().parent.parent / "forms"
 NO_LABOUR = {"members.0.labour_capacity": "none", "members.1.labour_capacity": "none"}
 
 
-
-
 def _identify(fangfan, desks, new_id_number, **verification) -> int:
     """Take a new ordinary household through identification; its id."""
     ids = (new_id_number(), new_id_number())
@@ -49,20 +47,35 @@ def _identify(fangfan, desks, new_id_number, **verification) -> int:
         household_id = session.get(Instance, case_id).household_id
 
     town, village, county = desks["town"], desks["village"], desks["county"]
-    assert town.complete(household_id, "home_verification",
-                         home_verification(*ids, **verification)).status_code == 302
-    assert county.complete(household_id, "data_cross_check",
-                           CROSS_CHECK).status_code == 302
-    assert village.complete(household_id, "democratic_review",
-                            DEMOCRATIC_REVIEW).status_code == 302
+    assert (
+        town.complete(
+            household_id, "home_verification", home_verification(*ids, **verification)
+        ).status_code
+        == 302
+    )
+    assert (
+        county.complete(household_id, "data_cross_check", CROSS_CHECK).status_code
+        == 302
+    )
+    assert (
+        village.complete(
+            household_id, "democratic_review", DEMOCRATIC_REVIEW
+        ).status_code
+        == 302
+    )
     assert town.complete(household_id, "town_review", TOWN_APPROVES).status_code == 302
     fangfan.advance_clock(5.1, OPERATOR)
     assert fangfan.engine.fire_due_timers() >= 1
 
-    assert desks["approver"].complete(household_id, "county_approval",
-                                      approve("marginal")).status_code == 302
-    assert county.complete(household_id, "system_entry",
-                           SYSTEM_ENTRY).status_code == 302
+    assert (
+        desks["approver"]
+        .complete(household_id, "county_approval", approve("marginal"))
+        .status_code
+        == 302
+    )
+    assert (
+        county.complete(household_id, "system_entry", SYSTEM_ENTRY).status_code == 302
+    )
     return household_id
 
 
@@ -70,10 +83,12 @@ def _plan(*measures, willing: bool = True) -> list[tuple[str, str]]:
     """The draft form: measures as (type, department[, end date])."""
     pairs = []
     for index, (kind, department, *end) in enumerate(measures):
-        pairs += [(f"plan_measures.{index}.type", kind),
-                  (f"plan_measures.{index}.department", department),
-                  (f"plan_measures.{index}.start", "2026-12-12"),
-                  (f"plan_measures.{index}.note", "按户施策")]
+        pairs += [
+            (f"plan_measures.{index}.type", kind),
+            (f"plan_measures.{index}.department", department),
+            (f"plan_measures.{index}.start", "2026-12-12"),
+            (f"plan_measures.{index}.note", "按户施策"),
+        ]
         if end:
             pairs.append((f"plan_measures.{index}.end", end[0]))
     if willing:
@@ -82,16 +97,19 @@ def _plan(*measures, willing: bool = True) -> list[tuple[str, str]]:
     return pairs
 
 
-GOOD_PLAN = _plan(("employment", "human_resources"),
-                  ("medical_aid", "health_insurance"))
+GOOD_PLAN = _plan(
+    ("employment", "human_resources"), ("medical_aid", "health_insurance")
+)
 
 
 def _declaration(fangfan) -> dict:
     """The county declares today (a date to come or before the case is refused)."""
     with fangfan.sessions() as session:
         today = local_date(clock.now(session))
-    return {"plan_declared_on": today.isoformat(),
-            "plan_tracking_note": "已通知人社、医保部门落实"}
+    return {
+        "plan_declared_on": today.isoformat(),
+        "plan_tracking_note": "已通知人社、医保部门落实",
+    }
 
 
 def _departments() -> dict:
@@ -111,30 +129,45 @@ def _household(fangfan, household_id: int) -> Household:
 
 def _plan_case(fangfan, household_id: int) -> Instance:
     with fangfan.sessions() as session:
-        return session.scalars(select(Instance).where(
-            Instance.household_id == household_id,
-            Instance.process_id == "assistance_plan")).one()
+        return session.scalars(
+            select(Instance).where(
+                Instance.household_id == household_id,
+                Instance.process_id == "assistance_plan",
+            )
+        ).one()
 
 
 def _draft_task(fangfan, household_id: int) -> OpenTask:
     with fangfan.sessions() as session:
-        return session.scalars(select(OpenTask).where(
-            OpenTask.household_id == household_id,
-            OpenTask.task_name == "draft_plan")).one()
+        return session.scalars(
+            select(OpenTask).where(
+                OpenTask.household_id == household_id,
+                OpenTask.task_name == "draft_plan",
+            )
+        ).one()
 
 
 def _declare(fangfan, desks, household_id: int, plan) -> None:
     """Draft, town approval and the county's declaration, each accepted."""
     village, town, county = desks["village"], desks["town"], desks["county"]
     assert village.complete(household_id, "draft_plan", plan).status_code == 302
-    assert town.complete(household_id, "review_plan",
-                         {"plan_town_decision": "approve"}).status_code == 302
-    assert county.complete(household_id, "declare_measures",
-                           _declaration(fangfan)).status_code == 302
+    assert (
+        town.complete(
+            household_id, "review_plan", {"plan_town_decision": "approve"}
+        ).status_code
+        == 302
+    )
+    assert (
+        county.complete(
+            household_id, "declare_measures", _declaration(fangfan)
+        ).status_code
+        == 302
+    )
 
 
-def test_identification_starts_a_plan_due_within_ten_days(fangfan, desks,
-                                                          new_id_number):
+def test_identification_starts_a_plan_due_within_ten_days(
+    fangfan, desks, new_id_number
+):
     """Guide Q23: plan and declaration within 10 days of identification."""
     household_id = _identify(fangfan, desks, new_id_number)
 
@@ -144,10 +177,14 @@ def test_identification_starts_a_plan_due_within_ten_days(fangfan, desks,
     started = events[0]
     assert started.actor == "system"
     assert started.data["data"]["trigger"] == "identification"
-    assert started.data["data"]["identified_on"] == \
-        _household(fangfan, household_id).identified_on.isoformat()
-    assert [m["labour_capacity"] for m in started.data["data"]["members"]] == \
-        ["weak", "full"]
+    assert (
+        started.data["data"]["identified_on"]
+        == _household(fangfan, household_id).identified_on.isoformat()
+    )
+    assert [m["labour_capacity"] for m in started.data["data"]["members"]] == [
+        "weak",
+        "full",
+    ]
 
     due = _draft_task(fangfan, household_id).due_at
     assert due - plan_case.started_at == timedelta(days=10)
@@ -162,15 +199,24 @@ def test_plan_is_only_started_by_another_procedure(fangfan, desks, new_id_number
 
     page = desks["village"].get(f"/households/{household_id}").text
     assert "发起帮扶计划" not in page
-    assert desks["village"].get(
-        f"/households/{household_id}/start/assistance_plan").status_code == 404
+    assert (
+        desks["village"]
+        .get(f"/households/{household_id}/start/assistance_plan")
+        .status_code
+        == 404
+    )
     with pytest.raises(NotAllowed):
-        fangfan.engine.start("assistance_plan", household_id, {},
-                             Official("village", "village_cadre", "371321101200"))
+        fangfan.engine.start(
+            "assistance_plan",
+            household_id,
+            {},
+            Official("village", "village_cadre", "371321101200"),
+        )
 
 
-def test_plan_is_refused_for_a_household_that_is_not_monitored(fangfan, desks,
-                                                               new_id_number):
+def test_plan_is_refused_for_a_household_that_is_not_monitored(
+    fangfan, desks, new_id_number
+):
     case_id = report_new_household(desks["town"], new_id_number())
     with fangfan.sessions() as session:
         household = session.get(Household, session.get(Instance, case_id).household_id)
@@ -180,15 +226,22 @@ def test_plan_is_refused_for_a_household_that_is_not_monitored(fangfan, desks,
 
 
 def test_cash_handouts_are_no_development_measure_for_willing_labour(
-        fangfan, desks, new_id_number):
+    fangfan, desks, new_id_number
+):
     """Guide Q20, Q21: handouts, dividends, useless training do not count."""
     household_id = _identify(fangfan, desks, new_id_number)
     task_before = _draft_task(fangfan, household_id)
     version_before = _plan_case(fangfan, household_id).version
 
-    refused = desks["village"].complete(household_id, "draft_plan", _plan(
-        ("cash_or_goods", "civil_affairs"), ("shares_and_dividends", "agriculture"),
-        ("training_without_capacity", "human_resources")))
+    refused = desks["village"].complete(
+        household_id,
+        "draft_plan",
+        _plan(
+            ("cash_or_goods", "civil_affairs"),
+            ("shares_and_dividends", "agriculture"),
+            ("training_without_capacity", "human_resources"),
+        ),
+    )
 
     assert refused.status_code == 400
     assert "至少落实一项产业就业等开发式帮扶措施" in refused.text
@@ -199,13 +252,17 @@ def test_cash_handouts_are_no_development_measure_for_willing_labour(
     assert _household(fangfan, household_id).measures == []
 
 
-def test_development_measure_is_asked_only_of_willing_labour(fangfan, desks,
-                                                             new_id_number):
+def test_development_measure_is_asked_only_of_willing_labour(
+    fangfan, desks, new_id_number
+):
     """Guide Q20: 有劳动能力、有意愿的 — without the will, the rule does not bind."""
     household_id = _identify(fangfan, desks, new_id_number)
 
-    response = desks["village"].complete(household_id, "draft_plan", _plan(
-        ("medical_aid", "health_insurance"), willing=False))
+    response = desks["village"].complete(
+        household_id,
+        "draft_plan",
+        _plan(("medical_aid", "health_insurance"), willing=False),
+    )
 
     assert response.status_code == 302
     assert desks["town"].task_for(household_id, "review_plan")
@@ -225,15 +282,24 @@ def test_household_without_labour_gets_the_safety_net(fangfan, desks, new_id_num
     """Guide Q20: no labour → safety net; Q29: it is a safety-net household."""
     household_id = _identify(fangfan, desks, new_id_number, **NO_LABOUR)
 
-    refused = desks["village"].complete(household_id, "draft_plan", _plan(
-        ("medical_aid", "health_insurance"), ("temporary_assistance", "civil_affairs"),
-        willing=False))
+    refused = desks["village"].complete(
+        household_id,
+        "draft_plan",
+        _plan(
+            ("medical_aid", "health_insurance"),
+            ("temporary_assistance", "civil_affairs"),
+            willing=False,
+        ),
+    )
     assert refused.status_code == 400
     assert "兜底保障" in refused.text
     assert desks["town"].task_for(household_id, "review_plan") is None
 
-    safety_net = _plan(("minimum_allowance", "civil_affairs"),
-                       ("medical_aid", "health_insurance"), willing=False)
+    safety_net = _plan(
+        ("minimum_allowance", "civil_affairs"),
+        ("medical_aid", "health_insurance"),
+        willing=False,
+    )
     _declare(fangfan, desks, household_id, safety_net)
 
     household = _household(fangfan, household_id)
@@ -242,14 +308,21 @@ def test_household_without_labour_gets_the_safety_net(fangfan, desks, new_id_num
     assert "整户无劳动能力兜底保障户" in page
 
 
-def test_household_with_labour_is_no_safety_net_household(fangfan, desks,
-                                                          new_id_number):
+def test_household_with_labour_is_no_safety_net_household(
+    fangfan, desks, new_id_number
+):
     """Guide Q29: only a household where no member can work."""
     household_id = _identify(fangfan, desks, new_id_number)
 
-    _declare(fangfan, desks, household_id,
-             _plan(("public_welfare_job", "human_resources"),
-                   ("minimum_allowance", "civil_affairs")))
+    _declare(
+        fangfan,
+        desks,
+        household_id,
+        _plan(
+            ("public_welfare_job", "human_resources"),
+            ("minimum_allowance", "civil_affairs"),
+        ),
+    )
 
     assert not _household(fangfan, household_id).safety_net_household
 
@@ -257,54 +330,72 @@ def test_household_with_labour_is_no_safety_net_household(fangfan, desks,
 def test_measure_cannot_end_before_it_starts(fangfan, desks, new_id_number):
     household_id = _identify(fangfan, desks, new_id_number)
 
-    refused = desks["village"].complete(household_id, "draft_plan", _plan(
-        ("microcredit", "finance", "2026-01-01")))
+    refused = desks["village"].complete(
+        household_id, "draft_plan", _plan(("microcredit", "finance", "2026-01-01"))
+    )
 
     assert refused.status_code == 400
     assert "不能早于开始日期" in refused.text
 
 
-def test_town_returns_the_plan_and_the_redraft_is_declared(fangfan, desks,
-                                                          new_id_number):
+def test_town_returns_the_plan_and_the_redraft_is_declared(
+    fangfan, desks, new_id_number
+):
     """Guide Q23: the town guides the village; the county declares and follows up."""
     household_id = _identify(fangfan, desks, new_id_number)
     village, town, county = desks["village"], desks["town"], desks["county"]
     departments = _departments()
     assert village.complete(household_id, "draft_plan", GOOD_PLAN).status_code == 302
 
-    without_reason = town.complete(household_id, "review_plan",
-                                   {"plan_town_decision": "return"})
+    without_reason = town.complete(
+        household_id, "review_plan", {"plan_town_decision": "return"}
+    )
     assert without_reason.status_code == 400
     assert "退回理由" in without_reason.text
-    returned = town.complete(household_id, "review_plan", {
-        "plan_town_decision": "return",
-        "plan_town_reasons": "配偶有养殖经验，可发展产业并申请小额信贷"})
+    returned = town.complete(
+        household_id,
+        "review_plan",
+        {
+            "plan_town_decision": "return",
+            "plan_town_reasons": "配偶有养殖经验，可发展产业并申请小额信贷",
+        },
+    )
     assert returned.status_code == 302
     assert town.task_for(household_id, "review_plan") is None
 
-    redraft = _plan(("industry", "agriculture"),
-                    ("microcredit", "finance", "2029-12-11"),
-                    ("medical_aid", "health_insurance"))
+    redraft = _plan(
+        ("industry", "agriculture"),
+        ("microcredit", "finance", "2029-12-11"),
+        ("medical_aid", "health_insurance"),
+    )
     _declare(fangfan, desks, household_id, redraft)
 
     plan_case = _plan_case(fangfan, household_id)
     assert plan_case.status == "completed"
     page = village.get(f"/households/{household_id}").text
-    table = page[page.index('id="measures"'):page.index("</table>",
-                                                          page.index('id="measures"'))]
+    table = page[
+        page.index('id="measures"') : page.index(
+            "</table>", page.index('id="measures"')
+        )
+    ]
     assert MEASURE_TYPES["industry"][0] in table
     assert MEASURE_TYPES["microcredit"][0] in table
     assert departments["finance"] in table and "2029-12-11" in table
     assert "实施中" in table
-    assert MEASURE_TYPES["employment"][0] not in table, \
-        "the returned draft is not declared"
+    assert (
+        MEASURE_TYPES["employment"][0] not in table
+    ), "the returned draft is not declared"
 
     with fangfan.sessions() as session:
         events = history.events_of(session, plan_case.id)
     steps = [(e.task_name, e.actor) for e in events if e.kind == "task_completed"]
-    assert steps == [("draft_plan", "village"), ("review_plan", "town"),
-                     ("draft_plan", "village"), ("review_plan", "town"),
-                     ("declare_measures", "county")]
+    assert steps == [
+        ("draft_plan", "village"),
+        ("review_plan", "town"),
+        ("draft_plan", "village"),
+        ("review_plan", "town"),
+        ("declare_measures", "county"),
+    ]
     assert history.verify_chain(events) == []
     assert county.task_for(household_id, "declare_measures") is None
     case_page = county.get(f"/cases/{plan_case.id}").text
@@ -314,13 +405,16 @@ def test_town_returns_the_plan_and_the_redraft_is_declared(fangfan, desks,
 def test_declaration_cannot_be_dated_ahead(fangfan, desks, new_id_number):
     household_id = _identify(fangfan, desks, new_id_number)
     desks["village"].complete(household_id, "draft_plan", GOOD_PLAN)
-    desks["town"].complete(household_id, "review_plan",
-                           {"plan_town_decision": "approve"})
-    tomorrow = date.fromisoformat(_declaration(fangfan)["plan_declared_on"]) \
-        + timedelta(days=1)
+    desks["town"].complete(
+        household_id, "review_plan", {"plan_town_decision": "approve"}
+    )
+    tomorrow = date.fromisoformat(
+        _declaration(fangfan)["plan_declared_on"]
+    ) + timedelta(days=1)
 
-    refused = desks["county"].complete(household_id, "declare_measures",
-                                       {"plan_declared_on": tomorrow.isoformat()})
+    refused = desks["county"].complete(
+        household_id, "declare_measures", {"plan_declared_on": tomorrow.isoformat()}
+    )
 
     assert refused.status_code == 400
     assert "申报日期：不能晚于今天" in refused.text
@@ -329,7 +423,8 @@ def test_declaration_cannot_be_dated_ahead(fangfan, desks, new_id_number):
 
 
 def test_missed_ten_day_deadline_is_escalated_to_the_county_bureau(
-        fangfan, desks, new_id_number):
+    fangfan, desks, new_id_number
+):
     """Guide Q23: 原则上10天内; past it the county bureau supervises."""
     household_id = _identify(fangfan, desks, new_id_number)
     assert desks["county"].task_for(household_id, "escalate_plan") is None
@@ -342,11 +437,15 @@ def test_missed_ten_day_deadline_is_escalated_to_the_county_bureau(
     assert fangfan.engine.fire_due_timers() >= 1
     assert desks["county"].task_for(household_id, "escalate_plan")
     assert "已超期" in desks["village"].get("/").text
-    assert desks["village"].task_for(household_id, "draft_plan"), \
-        "a passed deadline escalates; the plan itself stays open"
+    assert desks["village"].task_for(
+        household_id, "draft_plan"
+    ), "a passed deadline escalates; the plan itself stays open"
 
-    supervised = desks["county"].complete(household_id, "escalate_plan", {
-        "supervision_action": "约谈岸堤镇，限3日内完成帮扶计划"})
+    supervised = desks["county"].complete(
+        household_id,
+        "escalate_plan",
+        {"supervision_action": "约谈岸堤镇，限3日内完成帮扶计划"},
+    )
     assert supervised.status_code == 302
     _declare(fangfan, desks, household_id, GOOD_PLAN)
     assert len(_household(fangfan, household_id).measures) == 2
@@ -368,7 +467,8 @@ def test_draft_form_offers_every_measure_type_of_the_rules(fangfan):
     """The form's options and ``rules.MEASURE_TYPES`` must not drift apart."""
     schema = json.loads((FORMS / "plan_draft.json").read_text(encoding="utf-8"))
     item = schema["properties"]["plan_measures"]["items"]["properties"]
-    assert {o["const"]: o["title"] for o in item["type"]["oneOf"]} == \
-        {code: kind[0] for code, kind in MEASURE_TYPES.items()}
+    assert {o["const"]: o["title"] for o in item["type"]["oneOf"]} == {
+        code: kind[0] for code, kind in MEASURE_TYPES.items()
+    }
     departments = item["department"]["oneOf"]
     assert {o["const"]: o["title"] for o in departments} == _departments()

@@ -24,7 +24,11 @@ from fangfan.demo_data import DEMO_PASSWORD, valid_id_number
 from web import create_app
 
 from .desk import Desk
-from .identification_steps import DEMOCRATIC_REVIEW, home_verification, report_new_household
+from .identification_steps import (
+    DEMOCRATIC_REVIEW,
+    home_verification,
+    report_new_household,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -32,20 +36,26 @@ sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 CHROMIUM = os.environ.get("FANGFAN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking",
-                 "--disable-component-update"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 SCREENSHOTS = os.environ.get("FANGFAN_SCREENSHOTS", "/tmp")
 
 
 # --- fixtures ----------------------------------------------------------------
+
 
 @pytest.fixture
 def server(fangfan):
     """The workbench on 127.0.0.1 at a free port; its base URL."""
     app = create_app(fangfan, secret_key="test")
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, name="fangfan-http",
-                              daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, name="fangfan-http", daemon=True
+    )
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_port}"
     httpd.shutdown()
@@ -58,16 +68,18 @@ def browser():
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"no Chromium at {CHROMIUM}")
     with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                              args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         yield chromium
         chromium.close()
 
 
 @pytest.fixture
 def page(browser, server):
-    context = browser.new_context(base_url=server, locale="zh-CN",
-                                  viewport={"width": 1280, "height": 900})
+    context = browser.new_context(
+        base_url=server, locale="zh-CN", viewport={"width": 1280, "height": 900}
+    )
     context.set_default_timeout(10_000)
     tab = context.new_page()
     yield tab
@@ -82,6 +94,7 @@ def desk(fangfan):
 
 
 # --- helpers -----------------------------------------------------------------
+
 
 def log_in(page, username: str) -> None:
     page.goto("/login")
@@ -134,23 +147,32 @@ def wrong_check_digit(id_number: str) -> str:
 
 def ids(count: int, start: int) -> list[str]:
     """Made-up IDs with valid check digits (serials 900+ stay clear of conftest's)."""
-    return [valid_id_number("371322", date(1960 + i, 3, 1 + i), f"{start + i:03d}")
-            for i in range(count)]
+    return [
+        valid_id_number("371322", date(1960 + i, 3, 1 + i), f"{start + i:03d}")
+        for i in range(count)
+    ]
 
 
 def screenshot(page, name: str) -> None:
-    page.screenshot(path=os.path.join(SCREENSHOTS, f"fangfan-{name}.png"), full_page=True)
+    page.screenshot(
+        path=os.path.join(SCREENSHOTS, f"fangfan-{name}.png"), full_page=True
+    )
 
 
 # --- tests -------------------------------------------------------------------
+
 
 def test_village_cadre_logs_in_and_completes_the_democratic_review(fangfan, page, desk):
     town = desk("town")
     head, spouse = ids(2, 901)
     case_id = report_new_household(town, head, name="浏览器评议户")
     household_id = household_of(fangfan, case_id)
-    assert town.complete(household_id, "home_verification",
-                         home_verification(head, spouse)).status_code == 302
+    assert (
+        town.complete(
+            household_id, "home_verification", home_verification(head, spouse)
+        ).status_code
+        == 302
+    )
 
     log_in(page, "village")
     row = inbox_row(page, "浏览器评议户")
@@ -164,12 +186,16 @@ def test_village_cadre_logs_in_and_completes_the_democratic_review(fangfan, page
     page.get_by_label("评议结果").select_option(label="同意纳入")
     page.get_by_label("同意票数").fill(DEMOCRATIC_REVIEW["review_votes_for"])
     page.get_by_label("反对票数").fill(DEMOCRATIC_REVIEW["review_votes_against"])
-    page.get_by_label("评议情况说明").fill("村民代表会议一致认为该户因病支出大，同意纳入。")
+    page.get_by_label("评议情况说明").fill(
+        "村民代表会议一致认为该户因病支出大，同意纳入。"
+    )
     submit(page, 302)
 
     expect(page).to_have_url(re.compile(rf"/cases/{case_id}$"))
     expect(page.locator(".flash")).to_contain_text("已提交：村级民主评议")
-    review = page.locator("#history .event.task_completed").filter(has_text="村级民主评议")
+    review = page.locator("#history .event.task_completed").filter(
+        has_text="村级民主评议"
+    )
     expect(review).to_have_count(1)
     expect(review).to_contain_text("村民代表会议")
     expect(review).to_contain_text("同意纳入")
@@ -177,19 +203,24 @@ def test_village_cadre_logs_in_and_completes_the_democratic_review(fangfan, page
 
     page.get_by_role("link", name="待办", exact=True).click()
     expect(page.get_by_role("heading", name=re.compile("我的待办"))).to_be_visible()
-    expect(page.locator(f'a[data-step="democratic_review"]'
-                        f'[data-household="{household_id}"]')).to_have_count(0)
+    expect(
+        page.locator(
+            f'a[data-step="democratic_review"]' f'[data-household="{household_id}"]'
+        )
+    ).to_have_count(0)
     assert town.task_for(household_id, "town_review"), "town_review reaches the town"
 
 
 def test_home_verification_form_adds_member_rows_and_shows_errors_in_chinese(
-        fangfan, page, desk):
+    fangfan, page, desk
+):
     head, spouse = ids(2, 911)
     case_id = report_new_household(desk("town"), head, name="浏览器核实户")
 
     log_in(page, "town")
     inbox_row(page, "浏览器核实户").get_by_role(
-        "link", name=re.compile("入户核实")).click()
+        "link", name=re.compile("入户核实")
+    ).click()
     expect(page.locator("#task-form")).to_be_visible()
 
     members = page.locator("#f-members .row-list > .row")
@@ -209,8 +240,12 @@ def test_home_verification_form_adds_member_rows_and_shows_errors_in_chinese(
     expect(errors).to_contain_text("工资性收入：不能小于 0")
     spouse_id = field(page, "members.1.id_number")
     marked = page.locator(".field.has-error")
-    expect(marked.filter(has=page.locator('[name="members.1.id_number"]'))).to_have_count(1)
-    expect(marked.filter(has=page.locator('[name="income.wages_fen"]'))).to_have_count(1)
+    expect(
+        marked.filter(has=page.locator('[name="members.1.id_number"]'))
+    ).to_have_count(1)
+    expect(marked.filter(has=page.locator('[name="income.wages_fen"]'))).to_have_count(
+        1
+    )
     expect(spouse_id).to_have_value(bad_spouse)
     expect(field(page, "members.0.name")).to_have_value("测试户主")
     expect(field(page, "members.1.name")).to_have_value("测试配偶")
@@ -230,7 +265,8 @@ def test_home_verification_form_adds_member_rows_and_shows_errors_in_chinese(
 
 
 def test_case_page_renders_the_bpmn_diagram_with_the_open_step_marked(
-        fangfan, page, desk):
+    fangfan, page, desk
+):
     head = ids(1, 921)[0]
     case_id = report_new_household(desk("town"), head, name="浏览器流程户")
 

@@ -58,16 +58,25 @@ def test_the_simulated_clock_moves_and_shows(run):
     assert "simulated" in shown.output
 
 
-@pytest.mark.parametrize("args, message", [
-    (("--role", "mayor", "--division", "371321101000"), "unknown role"),
-    (("--role", "town_official", "--division", "999999999999"), "unknown division"),
-    (("--role", "town_official", "--division", "371321000000"), "works at level 4"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--role", "mayor", "--division", "371321101000"), "unknown role"),
+        (("--role", "town_official", "--division", "999999999999"), "unknown division"),
+        (("--role", "town_official", "--division", "371321000000"), "works at level 4"),
+    ],
+)
 def test_add_user_refuses_unknown_roles_and_divisions(run, args, message):
     run("init")
 
-    result = run("add-user", "someone", "--name", "某人", *args,
-                 input="long-enough-password\nlong-enough-password\n")
+    result = run(
+        "add-user",
+        "someone",
+        "--name",
+        "某人",
+        *args,
+        input="long-enough-password\nlong-enough-password\n",
+    )
 
     assert result.exit_code != 0
     assert message in result.output
@@ -75,8 +84,16 @@ def test_add_user_refuses_unknown_roles_and_divisions(run, args, message):
 
 def test_add_user_then_refuses_the_same_name(run):
     run("init")
-    args = ("add-user", "town1", "--name", "岸堤镇干部", "--role", "town_official",
-            "--division", "371321101000")
+    args = (
+        "add-user",
+        "town1",
+        "--name",
+        "岸堤镇干部",
+        "--role",
+        "town_official",
+        "--division",
+        "371321101000",
+    )
 
     created = run(*args, input="long-enough-password\nlong-enough-password\n")
     again = run(*args, input="long-enough-password\nlong-enough-password\n")

@@ -39,8 +39,6 @@ ABOVE_LINE = "40000"
 BELOW_LINE = "5000"
 
 
-
-
 # -- the steps, as the officials fill them in --------------------------------
 
 
@@ -53,27 +51,51 @@ def identify(fangfan, desks, new_id_number) -> int:
 
     town, village, county = desks["town"], desks["village"], desks["county"]
     on = today(fangfan)
-    assert town.complete(household_id, "home_verification",
-                         home_verification(*ids, verified_on=on)).status_code == 302
-    assert county.complete(household_id, "data_cross_check",
-                           CROSS_CHECK).status_code == 302
-    assert village.complete(household_id, "democratic_review",
-                            {**DEMOCRATIC_REVIEW, "review_held_on": on}
-                            ).status_code == 302
+    assert (
+        town.complete(
+            household_id, "home_verification", home_verification(*ids, verified_on=on)
+        ).status_code
+        == 302
+    )
+    assert (
+        county.complete(household_id, "data_cross_check", CROSS_CHECK).status_code
+        == 302
+    )
+    assert (
+        village.complete(
+            household_id,
+            "democratic_review",
+            {**DEMOCRATIC_REVIEW, "review_held_on": on},
+        ).status_code
+        == 302
+    )
     assert town.complete(household_id, "town_review", TOWN_APPROVES).status_code == 302
     pass_notice(fangfan)
-    assert desks["approver"].complete(household_id, "county_approval",
-                                      approve("marginal")).status_code == 302
-    assert county.complete(household_id, "system_entry",
-                           {**SYSTEM_ENTRY, "entered_on": today(fangfan)}
-                           ).status_code == 302
+    assert (
+        desks["approver"]
+        .complete(household_id, "county_approval", approve("marginal"))
+        .status_code
+        == 302
+    )
+    assert (
+        county.complete(
+            household_id, "system_entry", {**SYSTEM_ENTRY, "entered_on": today(fangfan)}
+        ).status_code
+        == 302
+    )
     assert household(fangfan, household_id).status == "monitored"
     return household_id
 
 
-def proposal(kind: str = "normal", wages: str = ABOVE_LINE, members: str = "2",
-             months: str = "8", guarantees: bool = True, risk_gone: bool = True,
-             no_new_risk: bool = True) -> dict:
+def proposal(
+    kind: str = "normal",
+    wages: str = ABOVE_LINE,
+    members: str = "2",
+    months: str = "8",
+    guarantees: bool = True,
+    risk_gone: bool = True,
+    no_new_risk: bool = True,
+) -> dict:
     """The start form of an elimination (elimination_start.json)."""
     fields = {
         "elimination_kind": kind,
@@ -86,16 +108,24 @@ def proposal(kind: str = "normal", wages: str = ABOVE_LINE, members: str = "2",
         "income_stable_months": months,
         "elimination_note": "户主病愈返岗务工，收入稳定",
     }
-    for name, checked in (("guarantees_secure", guarantees),
-                          ("original_risk_gone", risk_gone),
-                          ("no_new_risk", no_new_risk)):
+    for name, checked in (
+        ("guarantees_secure", guarantees),
+        ("original_risk_gone", risk_gone),
+        ("no_new_risk", no_new_risk),
+    ):
         if checked:
             fields[name] = "on"
     return fields
 
 
-def recheck(on: str, wages: str = ABOVE_LINE, months: str = "8", water: bool = True,
-            risk_gone: bool = True, no_new_risk: bool = True) -> dict:
+def recheck(
+    on: str,
+    wages: str = ABOVE_LINE,
+    months: str = "8",
+    water: bool = True,
+    risk_gone: bool = True,
+    no_new_risk: bool = True,
+) -> dict:
     """The home verification of an elimination (elimination_verification.json)."""
     fields = {
         "recheck_income.wages_fen": wages,
@@ -119,8 +149,9 @@ def recheck(on: str, wages: str = ABOVE_LINE, months: str = "8", water: bool = T
     return fields
 
 
-def review(on: str, result: str = "agree", votes_for: str = "23",
-           votes_against: str = "0") -> dict:
+def review(
+    on: str, result: str = "agree", votes_for: str = "23", votes_against: str = "0"
+) -> dict:
     """The democratic review (elimination_democratic_review.json)."""
     return {
         "elimination_review_meeting": "representatives_meeting",
@@ -130,9 +161,12 @@ def review(on: str, result: str = "agree", votes_for: str = "23",
         "elimination_review_votes_against": votes_against,
     }
 
+
 TOWN_AGREES = {"elimination_town_decision": "approve"}
-COUNTY_APPROVES = {"elimination_approval_decision": "approve",
-                   "elimination_announcement_no": "沂南乡振〔2026〕31号"}
+COUNTY_APPROVES = {
+    "elimination_approval_decision": "approve",
+    "elimination_announcement_no": "沂南乡振〔2026〕31号",
+}
 
 
 def today(fangfan) -> str:
@@ -142,8 +176,9 @@ def today(fangfan) -> str:
 
 
 def start_elimination(desks, household_id: int, **fields):
-    return desks["town"].post(f"/households/{household_id}/start/elimination",
-                              proposal(**fields))
+    return desks["town"].post(
+        f"/households/{household_id}/start/elimination", proposal(**fields)
+    )
 
 
 def pass_notice(fangfan) -> None:
@@ -157,12 +192,24 @@ def to_notice(fangfan, desks, household_id: int) -> int:
     response = start_elimination(desks, household_id)
     assert response.status_code == 302, response.text
     case = case_id(response)
-    assert desks["town"].complete(household_id, "elimination_verification",
-                                  recheck(today(fangfan))).status_code == 302
-    assert desks["village"].complete(household_id, "elimination_democratic_review",
-                                     review(today(fangfan))).status_code == 302
-    assert desks["town"].complete(household_id, "elimination_town_review",
-                                  TOWN_AGREES).status_code == 302
+    assert (
+        desks["town"]
+        .complete(household_id, "elimination_verification", recheck(today(fangfan)))
+        .status_code
+        == 302
+    )
+    assert (
+        desks["village"]
+        .complete(household_id, "elimination_democratic_review", review(today(fangfan)))
+        .status_code
+        == 302
+    )
+    assert (
+        desks["town"]
+        .complete(household_id, "elimination_town_review", TOWN_AGREES)
+        .status_code
+        == 302
+    )
     assert desks["village"].task_for(household_id, "elimination_notice")
     return case
 
@@ -171,8 +218,12 @@ def eliminate(fangfan, desks, household_id: int) -> int:
     """The whole elimination, approved; the case id."""
     case = to_notice(fangfan, desks, household_id)
     pass_notice(fangfan)
-    assert desks["approver"].complete(household_id, "elimination_approval",
-                                      COUNTY_APPROVES).status_code == 302
+    assert (
+        desks["approver"]
+        .complete(household_id, "elimination_approval", COUNTY_APPROVES)
+        .status_code
+        == 302
+    )
     return case
 
 
@@ -191,9 +242,14 @@ def instance(fangfan, instance_id: int) -> Instance:
 
 def eliminations(fangfan, household_id: int) -> int:
     with fangfan.sessions() as session:
-        return session.scalar(select(func.count()).select_from(Instance).where(
-            Instance.household_id == household_id,
-            Instance.process_id == "elimination"))
+        return session.scalar(
+            select(func.count())
+            .select_from(Instance)
+            .where(
+                Instance.household_id == household_id,
+                Instance.process_id == "elimination",
+            )
+        )
 
 
 def current_line_fen(fangfan) -> tuple[int, int]:
@@ -222,9 +278,10 @@ def end_of(fangfan, instance_id: int) -> str | None:
 
 
 def test_town_official_is_offered_elimination_of_a_monitored_household(
-        fangfan, desks, new_id_number):
+    fangfan, desks, new_id_number
+):
     household_id = identify(fangfan, desks, new_id_number)
-    link = f'/households/{household_id}/start/elimination'
+    link = f"/households/{household_id}/start/elimination"
 
     assert link in desks["town"].get(f"/households/{household_id}").text
     assert link not in desks["village"].get(f"/households/{household_id}").text
@@ -237,8 +294,9 @@ def test_town_official_is_offered_elimination_of_a_monitored_household(
 def test_only_the_town_official_may_propose_elimination(fangfan, desks, new_id_number):
     household_id = identify(fangfan, desks, new_id_number)
 
-    response = desks["village"].post(f"/households/{household_id}/start/elimination",
-                                     proposal())
+    response = desks["village"].post(
+        f"/households/{household_id}/start/elimination", proposal()
+    )
 
     assert_refused(fangfan, response, household_id, "您的岗位不能发起“风险消除”")
 
@@ -263,8 +321,12 @@ def test_safety_net_household_is_not_eliminated(fangfan, desks, new_id_number):
 
     response = start_elimination(desks, household_id)
 
-    assert_refused(fangfan, response, household_id,
-                   "整户无劳动能力兜底保障户暂不消除风险（指南第28问）")
+    assert_refused(
+        fangfan,
+        response,
+        household_id,
+        "整户无劳动能力兜底保障户暂不消除风险（指南第28问）",
+    )
 
 
 # -- the conditions of Q25 and Q27 -------------------------------------------------
@@ -276,15 +338,20 @@ def test_elimination_needs_income_above_this_years_line(fangfan, desks, new_id_n
     year, line_fen = current_line_fen(fangfan)
 
     below = start_elimination(desks, household_id, wages=BELOW_LINE)
-    assert_refused(fangfan, below, household_id,
-                   f"未超过{year}年省定防止返贫监测线{line_fen // 100}.00元",
-                   "指南第25问")
+    assert_refused(
+        fangfan,
+        below,
+        household_id,
+        f"未超过{year}年省定防止返贫监测线{line_fen // 100}.00元",
+        "指南第25问",
+    )
 
     # Exactly at the line is not above it: two members, 1,200 yuan transfers.
     at_line = str((line_fen * 2 - 120000) // 100)
     response = start_elimination(desks, household_id, wages=at_line)
-    assert_refused(fangfan, response, household_id,
-                   f"人均纯收入{line_fen // 100}.00元，未超过")
+    assert_refused(
+        fangfan, response, household_id, f"人均纯收入{line_fen // 100}.00元，未超过"
+    )
 
     above = start_elimination(desks, household_id, wages=str(int(at_line) + 1))
     assert above.status_code == 302
@@ -295,19 +362,28 @@ def test_elimination_waits_six_months_of_stable_income(fangfan, desks, new_id_nu
     household_id = identify(fangfan, desks, new_id_number)
 
     response = start_elimination(desks, household_id, months="5")
-    assert_refused(fangfan, response, household_id, "仅5个月",
-                   "收入持续稳定原则上不少于半年（指南第27问）")
+    assert_refused(
+        fangfan,
+        response,
+        household_id,
+        "仅5个月",
+        "收入持续稳定原则上不少于半年（指南第27问）",
+    )
 
     assert start_elimination(desks, household_id, months="6").status_code == 302
 
 
-@pytest.mark.parametrize("unmet, reason", [
-    ({"guarantees": False}, "“三保障”和饮水安全持续巩固：尚未持续巩固"),
-    ({"risk_gone": False}, "识别时的返贫致贫风险：尚未稳定消除或自然消除"),
-    ({"no_new_risk": False}, "存在新增风险的不能标注风险消除"),
-])
-def test_elimination_needs_guarantees_and_no_risk_left(fangfan, desks, new_id_number,
-                                                       unmet, reason):
+@pytest.mark.parametrize(
+    "unmet, reason",
+    [
+        ({"guarantees": False}, "“三保障”和饮水安全持续巩固：尚未持续巩固"),
+        ({"risk_gone": False}, "识别时的返贫致贫风险：尚未稳定消除或自然消除"),
+        ({"no_new_risk": False}, "存在新增风险的不能标注风险消除"),
+    ],
+)
+def test_elimination_needs_guarantees_and_no_risk_left(
+    fangfan, desks, new_id_number, unmet, reason
+):
     """Guide Q25: guarantees secure, the original risk gone, no new risk."""
     household_id = identify(fangfan, desks, new_id_number)
 
@@ -319,11 +395,26 @@ def test_elimination_needs_guarantees_and_no_risk_left(fangfan, desks, new_id_nu
 def test_every_unmet_condition_is_named_at_once(fangfan, desks, new_id_number):
     household_id = identify(fangfan, desks, new_id_number)
 
-    response = start_elimination(desks, household_id, wages=BELOW_LINE, months="2",
-                                 guarantees=False, risk_gone=False, no_new_risk=False)
+    response = start_elimination(
+        desks,
+        household_id,
+        wages=BELOW_LINE,
+        months="2",
+        guarantees=False,
+        risk_gone=False,
+        no_new_risk=False,
+    )
 
-    assert_refused(fangfan, response, household_id, "指南第25问", "指南第27问",
-                   "尚未持续巩固", "尚未稳定消除", "存在新增风险")
+    assert_refused(
+        fangfan,
+        response,
+        household_id,
+        "指南第25问",
+        "指南第27问",
+        "尚未持续巩固",
+        "尚未稳定消除",
+        "存在新增风险",
+    )
 
 
 def test_natural_elimination_waives_only_the_half_year(fangfan, desks, new_id_number):
@@ -331,26 +422,38 @@ def test_natural_elimination_waives_only_the_half_year(fangfan, desks, new_id_nu
     when the risk went away by itself."""
     household_id = identify(fangfan, desks, new_id_number)
 
-    below_line = start_elimination(desks, household_id, kind="natural",
-                                   wages=BELOW_LINE, months="0")
+    below_line = start_elimination(
+        desks, household_id, kind="natural", wages=BELOW_LINE, months="0"
+    )
     assert_refused(fangfan, below_line, household_id, "未超过")
-    still_at_risk = start_elimination(desks, household_id, kind="natural",
-                                      wages=ABOVE_LINE, months="0", risk_gone=False)
+    still_at_risk = start_elimination(
+        desks,
+        household_id,
+        kind="natural",
+        wages=ABOVE_LINE,
+        months="0",
+        risk_gone=False,
+    )
     assert_refused(fangfan, still_at_risk, household_id, "尚未稳定消除或自然消除")
 
-    response = start_elimination(desks, household_id, kind="natural", wages=ABOVE_LINE,
-                                 months="0")
+    response = start_elimination(
+        desks, household_id, kind="natural", wages=ABOVE_LINE, months="0"
+    )
     assert response.status_code == 302
     verified = desks["town"].complete(
-        household_id, "elimination_verification",
-        recheck(today(fangfan), wages=ABOVE_LINE, months="0"))
+        household_id,
+        "elimination_verification",
+        recheck(today(fangfan), wages=ABOVE_LINE, months="0"),
+    )
     assert verified.status_code == 302
-    assert desks["village"].task_for(household_id, "elimination_democratic_review"), \
-        "the verification's own check also waives the half year"
+    assert desks["village"].task_for(
+        household_id, "elimination_democratic_review"
+    ), "the verification's own check also waives the half year"
 
 
 def test_elimination_is_refused_without_this_years_monitoring_line(
-        fangfan, desks, new_id_number):
+    fangfan, desks, new_id_number
+):
     """Guide Q10, Q25: the line of the current year, published in its first quarter."""
     household_id = identify(fangfan, desks, new_id_number)
     year, _ = current_line_fen(fangfan)
@@ -359,8 +462,9 @@ def test_elimination_is_refused_without_this_years_monitoring_line(
 
     response = start_elimination(desks, household_id)
 
-    assert_refused(fangfan, response, household_id,
-                   f"尚未设置{year}年省定防止返贫监测线")
+    assert_refused(
+        fangfan, response, household_id, f"尚未设置{year}年省定防止返贫监测线"
+    )
 
 
 def test_form_errors_are_shown_and_nothing_starts(fangfan, desks, new_id_number):
@@ -382,7 +486,9 @@ def test_cannot_start_two_eliminations_at_once(fangfan, desks, new_id_number):
     second = start_elimination(desks, household_id)
 
     assert second.status_code == 409
-    assert f"已有正在办理的风险消除（案件 #{case_id(first)}），不能重复发起" in second.text
+    assert (
+        f"已有正在办理的风险消除（案件 #{case_id(first)}），不能重复发起" in second.text
+    )
     assert eliminations(fangfan, household_id) == 1
 
 
@@ -399,16 +505,24 @@ def test_no_quota_limits_eliminations_in_a_village(fangfan, desks, new_id_number
 
 
 def test_whole_path_marks_the_household_eliminated_and_terms_run_on(
-        fangfan, desks, new_id_number):
+    fangfan, desks, new_id_number
+):
     """Guide Q37 steps; Q19 measures with a term continue; Q39 the household stays."""
     household_id = identify(fangfan, desks, new_id_number)
     with fangfan.sessions.begin() as session:
         today = local_date(clock.now(session))
-        measures.add(session.get(Household, household_id), [
-            {"type": "microcredit", "department": "finance",
-             "end": (today + timedelta(days=700)).isoformat()},
-            {"type": "cash_or_goods", "department": "civil_affairs"},
-        ], since=today)
+        measures.add(
+            session.get(Household, household_id),
+            [
+                {
+                    "type": "microcredit",
+                    "department": "finance",
+                    "end": (today + timedelta(days=700)).isoformat(),
+                },
+                {"type": "cash_or_goods", "department": "civil_affairs"},
+            ],
+            since=today,
+        )
 
     case = eliminate(fangfan, desks, household_id)
 
@@ -416,8 +530,11 @@ def test_whole_path_marks_the_household_eliminated_and_terms_run_on(
     assert instance(fangfan, case).status == "completed"
     assert eliminated.status == "eliminated"
     with fangfan.sessions() as session:
-        approval = session.scalar(select(Event).where(
-            Event.stream == case, Event.task_name == "elimination_approval"))
+        approval = session.scalar(
+            select(Event).where(
+                Event.stream == case, Event.task_name == "elimination_approval"
+            )
+        )
     assert eliminated.eliminated_on == local_date(approval.at)
     assert eliminated.category == "marginal", "the record is kept, not deleted (Q39)"
     statuses = {m["type"]: m["status"] for m in eliminated.measures}
@@ -434,17 +551,25 @@ def test_whole_path_marks_the_household_eliminated_and_terms_run_on(
     with fangfan.sessions() as session:
         events = history.events_of(session, case)
     assert [e.task_name for e in events if e.kind == "task_completed"] == [
-        "elimination_verification", "elimination_democratic_review",
-        "elimination_town_review", "elimination_approval"]
+        "elimination_verification",
+        "elimination_democratic_review",
+        "elimination_town_review",
+        "elimination_approval",
+    ]
     assert [e.actor for e in events if e.kind == "task_completed"] == [
-        "town", "village", "town", "approver"]
+        "town",
+        "village",
+        "town",
+        "approver",
+    ]
     assert history.verify_chain(events) == []
     assert end_of(fangfan, case) == "已标注风险消除"
     assert "已标注风险消除" in desks["county"].get(f"/cases/{case}").text
 
 
 def test_approval_page_shows_the_verified_income_against_the_line(
-        fangfan, desks, new_id_number):
+    fangfan, desks, new_id_number
+):
     household_id = identify(fangfan, desks, new_id_number)
     to_notice(fangfan, desks, household_id)
     pass_notice(fangfan)
@@ -458,14 +583,17 @@ def test_approval_page_shows_the_verified_income_against_the_line(
 
 
 def test_verification_that_finds_the_conditions_unmet_ends_the_case(
-        fangfan, desks, new_id_number):
+    fangfan, desks, new_id_number
+):
     """The home visit re-checks Q25/Q27; failing, the household stays monitored."""
     household_id = identify(fangfan, desks, new_id_number)
     case = case_id(start_elimination(desks, household_id))
 
     response = desks["town"].complete(
-        household_id, "elimination_verification",
-        recheck(today(fangfan), wages=BELOW_LINE))
+        household_id,
+        "elimination_verification",
+        recheck(today(fangfan), wages=BELOW_LINE),
+    )
 
     assert response.status_code == 302
     assert instance(fangfan, case).status == "completed"
@@ -474,76 +602,106 @@ def test_verification_that_finds_the_conditions_unmet_ends_the_case(
     assert not desks["village"].task_for(household_id, "elimination_democratic_review")
 
 
-@pytest.mark.parametrize("finding", [
-    {"months": "3"}, {"water": False}, {"risk_gone": False}, {"no_new_risk": False},
-])
+@pytest.mark.parametrize(
+    "finding",
+    [
+        {"months": "3"},
+        {"water": False},
+        {"risk_gone": False},
+        {"no_new_risk": False},
+    ],
+)
 def test_verification_rechecks_each_condition(fangfan, desks, new_id_number, finding):
     household_id = identify(fangfan, desks, new_id_number)
     case = case_id(start_elimination(desks, household_id))
 
-    desks["town"].complete(household_id, "elimination_verification",
-                           recheck(today(fangfan), **finding))
+    desks["town"].complete(
+        household_id, "elimination_verification", recheck(today(fangfan), **finding)
+    )
 
     assert end_of(fangfan, case) == "核实不符合消除条件，继续监测帮扶"
 
 
 def test_town_review_rejects_and_the_household_stays_monitored(
-        fangfan, desks, new_id_number):
+    fangfan, desks, new_id_number
+):
     household_id = identify(fangfan, desks, new_id_number)
     case = case_id(start_elimination(desks, household_id))
     town = desks["town"]
     town.complete(household_id, "elimination_verification", recheck(today(fangfan)))
-    desks["village"].complete(household_id, "elimination_democratic_review",
-                              review(today(fangfan)))
+    desks["village"].complete(
+        household_id, "elimination_democratic_review", review(today(fangfan))
+    )
 
-    without_reason = town.complete(household_id, "elimination_town_review",
-                                   {"elimination_town_decision": "reject"})
+    without_reason = town.complete(
+        household_id, "elimination_town_review", {"elimination_town_decision": "reject"}
+    )
     assert without_reason.status_code == 400
     assert "理由：请填写" in without_reason.text
 
-    response = town.complete(household_id, "elimination_town_review", {
-        "elimination_town_decision": "reject",
-        "elimination_town_reasons": "务工收入尚不稳定，继续帮扶"})
+    response = town.complete(
+        household_id,
+        "elimination_town_review",
+        {
+            "elimination_town_decision": "reject",
+            "elimination_town_reasons": "务工收入尚不稳定，继续帮扶",
+        },
+    )
     assert response.status_code == 302
 
     assert instance(fangfan, case).status == "completed"
     assert end_of(fangfan, case) == "镇级不予消除，继续监测帮扶"
     assert household(fangfan, household_id).status == "monitored"
     assert household(fangfan, household_id).eliminated_on is None
-    assert start_elimination(desks, household_id).status_code == 302, \
-        "a closed case does not block a later proposal"
+    assert (
+        start_elimination(desks, household_id).status_code == 302
+    ), "a closed case does not block a later proposal"
 
 
 def test_town_review_sends_back_to_democratic_review(fangfan, desks, new_id_number):
     household_id = identify(fangfan, desks, new_id_number)
     start_elimination(desks, household_id)
-    desks["town"].complete(household_id, "elimination_verification",
-                           recheck(today(fangfan)))
-    desks["village"].complete(household_id, "elimination_democratic_review",
-                              review(today(fangfan)))
+    desks["town"].complete(
+        household_id, "elimination_verification", recheck(today(fangfan))
+    )
+    desks["village"].complete(
+        household_id, "elimination_democratic_review", review(today(fangfan))
+    )
 
-    desks["town"].complete(household_id, "elimination_town_review", {
-        "elimination_town_decision": "return",
-        "elimination_town_reasons": "评议票数与到会人数不符"})
+    desks["town"].complete(
+        household_id,
+        "elimination_town_review",
+        {
+            "elimination_town_decision": "return",
+            "elimination_town_reasons": "评议票数与到会人数不符",
+        },
+    )
 
     assert desks["village"].task_for(household_id, "elimination_democratic_review")
     assert not desks["village"].task_for(household_id, "elimination_notice")
 
 
-def test_democratic_review_result_must_agree_with_its_vote(fangfan, desks,
-                                                          new_id_number):
+def test_democratic_review_result_must_agree_with_its_vote(
+    fangfan, desks, new_id_number
+):
     """Guide Q35: the result recorded is the one the meeting voted for."""
     household_id = identify(fangfan, desks, new_id_number)
     start_elimination(desks, household_id)
-    desks["town"].complete(household_id, "elimination_verification",
-                           recheck(today(fangfan)))
+    desks["town"].complete(
+        household_id, "elimination_verification", recheck(today(fangfan))
+    )
     village = desks["village"]
 
     outvoted = village.complete(
-        household_id, "elimination_democratic_review",
-        review(today(fangfan), votes_for="5", votes_against="9"))
-    no_votes = village.complete(household_id, "elimination_democratic_review",
-                                review(today(fangfan), votes_for="0"))
+        household_id,
+        "elimination_democratic_review",
+        review(today(fangfan), votes_for="5", votes_against="9"),
+    )
+    no_votes = village.complete(
+        household_id,
+        "elimination_democratic_review",
+        review(today(fangfan), votes_for="0"),
+    )
 
     assert outvoted.status_code == 400 and "赞成票未过半" in outvoted.text
     assert no_votes.status_code == 400 and "评议票数不能全为0" in no_votes.text
@@ -556,8 +714,9 @@ def test_verification_cannot_be_dated_in_the_future(fangfan, desks, new_id_numbe
     start_elimination(desks, household_id)
     tomorrow = (date.fromisoformat(today(fangfan)) + timedelta(days=1)).isoformat()
 
-    response = desks["town"].complete(household_id, "elimination_verification",
-                                      recheck(tomorrow))
+    response = desks["town"].complete(
+        household_id, "elimination_verification", recheck(tomorrow)
+    )
 
     assert response.status_code == 400
     assert "入户核实日期：不能晚于今天" in response.text
@@ -565,21 +724,28 @@ def test_verification_cannot_be_dated_in_the_future(fangfan, desks, new_id_numbe
 
 
 def test_objection_during_notice_returns_the_case_to_town_review(
-        fangfan, desks, new_id_number):
+    fangfan, desks, new_id_number
+):
     household_id = identify(fangfan, desks, new_id_number)
     to_notice(fangfan, desks, household_id)
 
-    response = desks["village"].complete(household_id, "elimination_notice", {
-        "elimination_objection_text": "该户家庭成员仍在住院治疗",
-        "elimination_objection_raised_by": "村民代表"})
+    response = desks["village"].complete(
+        household_id,
+        "elimination_notice",
+        {
+            "elimination_objection_text": "该户家庭成员仍在住院治疗",
+            "elimination_objection_raised_by": "村民代表",
+        },
+    )
 
     assert response.status_code == 302
     assert desks["town"].task_for(household_id, "elimination_town_review")
     assert not desks["village"].task_for(household_id, "elimination_notice")
     fangfan.advance_clock(5.1, OPERATOR)
     fangfan.engine.fire_due_timers()
-    assert not desks["approver"].task_for(household_id, "elimination_approval"), \
-        "the notice's deadline went with the objection"
+    assert not desks["approver"].task_for(
+        household_id, "elimination_approval"
+    ), "the notice's deadline went with the objection"
 
 
 def test_notice_lasts_five_days_on_the_simulated_clock(fangfan, desks, new_id_number):
@@ -596,12 +762,14 @@ def test_notice_lasts_five_days_on_the_simulated_clock(fangfan, desks, new_id_nu
     assert fangfan.engine.fire_due_timers() >= 1
     assert not desks["village"].task_for(household_id, "elimination_notice")
     assert desks["approver"].task_for(household_id, "elimination_approval")
-    assert household(fangfan, household_id).status == "monitored", \
-        "only the county's approval marks the risk eliminated"
+    assert (
+        household(fangfan, household_id).status == "monitored"
+    ), "only the county's approval marks the risk eliminated"
 
 
 def test_notice_is_posted_in_the_village_without_private_data(
-        fangfan, desks, new_id_number):
+    fangfan, desks, new_id_number
+):
     """Guide Q37, Q38: the village notice names the household and the matter only."""
     household_id = identify(fangfan, desks, new_id_number)
     to_notice(fangfan, desks, household_id)
@@ -613,30 +781,49 @@ def test_notice_is_posted_in_the_village_without_private_data(
     assert record.head_id_number not in page and record.phone not in page
 
 
-def test_county_rejects_and_the_household_stays_monitored(fangfan, desks,
-                                                          new_id_number):
+def test_county_rejects_and_the_household_stays_monitored(
+    fangfan, desks, new_id_number
+):
     household_id = identify(fangfan, desks, new_id_number)
     with fangfan.sessions.begin() as session:
         today = local_date(clock.now(session))
-        measures.add(session.get(Household, household_id),
-                     [{"type": "microcredit", "department": "finance",
-                       "end": (today + timedelta(days=700)).isoformat()}], since=today)
+        measures.add(
+            session.get(Household, household_id),
+            [
+                {
+                    "type": "microcredit",
+                    "department": "finance",
+                    "end": (today + timedelta(days=700)).isoformat(),
+                }
+            ],
+            since=today,
+        )
     case = to_notice(fangfan, desks, household_id)
     pass_notice(fangfan)
     approver = desks["approver"]
 
-    without_reason = approver.complete(household_id, "elimination_approval",
-                                       {"elimination_approval_decision": "reject"})
+    without_reason = approver.complete(
+        household_id,
+        "elimination_approval",
+        {"elimination_approval_decision": "reject"},
+    )
     assert without_reason.status_code == 400
     approve_without_notice_no = approver.complete(
-        household_id, "elimination_approval",
-        {"elimination_approval_decision": "approve"})
+        household_id,
+        "elimination_approval",
+        {"elimination_approval_decision": "approve"},
+    )
     assert approve_without_notice_no.status_code == 400
     assert "公告编号：请填写" in approve_without_notice_no.text
 
-    response = approver.complete(household_id, "elimination_approval", {
-        "elimination_approval_decision": "reject",
-        "elimination_approval_note": "家庭成员慢性病支出仍大，暂不消除"})
+    response = approver.complete(
+        household_id,
+        "elimination_approval",
+        {
+            "elimination_approval_decision": "reject",
+            "elimination_approval_note": "家庭成员慢性病支出仍大，暂不消除",
+        },
+    )
     assert response.status_code == 302
 
     kept = household(fangfan, household_id)
@@ -646,7 +833,8 @@ def test_county_rejects_and_the_household_stays_monitored(fangfan, desks,
 
 
 def test_household_found_to_be_safety_net_meanwhile_is_not_eliminated(
-        fangfan, desks, new_id_number):
+    fangfan, desks, new_id_number
+):
     """Guide Q28, Q29: marked a safety-net household while the case ran."""
     household_id = identify(fangfan, desks, new_id_number)
     to_notice(fangfan, desks, household_id)
@@ -654,8 +842,9 @@ def test_household_found_to_be_safety_net_meanwhile_is_not_eliminated(
     with fangfan.sessions.begin() as session:
         session.get(Household, household_id).safety_net_household = True
 
-    refused = desks["approver"].complete(household_id, "elimination_approval",
-                                         COUNTY_APPROVES)
+    refused = desks["approver"].complete(
+        household_id, "elimination_approval", COUNTY_APPROVES
+    )
 
     assert refused.status_code == 400
     assert "暂不消除风险（指南第28问）" in refused.text
@@ -668,6 +857,9 @@ def test_no_open_task_is_left_when_the_case_ends(fangfan, desks, new_id_number):
     case = eliminate(fangfan, desks, household_id)
 
     with fangfan.sessions() as session:
-        left = session.scalar(select(func.count()).select_from(OpenTask)
-                              .where(OpenTask.instance_id == case))
+        left = session.scalar(
+            select(func.count())
+            .select_from(OpenTask)
+            .where(OpenTask.instance_id == case)
+        )
     assert left == 0

@@ -31,16 +31,18 @@ OPERATOR = Official("trainer", "process_owner", "370000000000")
 TOWN_APPROVES = {"green_town_decision": "approve"}
 
 
-
-
 @pytest.fixture
 def household(fangfan) -> int:
     """An ordinary demo household of the village, with its members on record."""
     with fangfan.sessions() as session:
-        return session.scalar(select(Household.id)
-                              .where(Household.division_code == VILLAGE_CODE,
-                                     Household.status == "ordinary")
-                              .order_by(Household.id).limit(1))
+        return session.scalar(
+            select(Household.id)
+            .where(
+                Household.division_code == VILLAGE_CODE, Household.status == "ordinary"
+            )
+            .order_by(Household.id)
+            .limit(1)
+        )
 
 
 def _today(fangfan) -> date:
@@ -55,15 +57,22 @@ def _household(fangfan, household_id: int) -> Household:
 
 def _cases(fangfan, household_id: int) -> list[Instance]:
     with fangfan.sessions() as session:
-        return list(session.scalars(select(Instance)
-                                    .where(Instance.household_id == household_id)
-                                    .order_by(Instance.id)))
+        return list(
+            session.scalars(
+                select(Instance)
+                .where(Instance.household_id == household_id)
+                .order_by(Instance.id)
+            )
+        )
 
 
 def _open_steps(fangfan, household_id: int) -> set[str]:
     with fangfan.sessions() as session:
-        return set(session.scalars(select(OpenTask.task_name)
-                                   .where(OpenTask.household_id == household_id)))
+        return set(
+            session.scalars(
+                select(OpenTask.task_name).where(OpenTask.household_id == household_id)
+            )
+        )
 
 
 def _risk(today: date, **overrides) -> dict:
@@ -81,8 +90,10 @@ def _risk(today: date, **overrides) -> dict:
 
 
 def _start(fangfan, desk: Desk, household_id: int, **overrides):
-    return desk.post(f"/households/{household_id}/start/green_channel",
-                     _risk(_today(fangfan), **overrides))
+    return desk.post(
+        f"/households/{household_id}/start/green_channel",
+        _risk(_today(fangfan), **overrides),
+    )
 
 
 def _entry(entry_date: date, **overrides) -> dict:
@@ -104,24 +115,28 @@ def _entry(entry_date: date, **overrides) -> dict:
 
 
 def _verification(fangfan, decision: str) -> dict:
-    return {"eligibility_decision": decision,
-            "eligibility_checked_on": _today(fangfan).isoformat(),
-            "eligibility_basis": "人均纯收入低于监测线，住房安全无保障，民政比对无异常"}
+    return {
+        "eligibility_decision": decision,
+        "eligibility_checked_on": _today(fangfan).isoformat(),
+        "eligibility_basis": "人均纯收入低于监测线，住房安全无保障，民政比对无异常",
+    }
 
 
 def _enter(fangfan, desks, household_id: int, days_ago: int = 0) -> date:
     """Started by the town and entered by the county; returns the entry date."""
     assert _start(fangfan, desks["town"], household_id).status_code == 302
     entered = _today(fangfan) - timedelta(days=days_ago)
-    response = desks["county"].complete(household_id, "enter_green_channel",
-                                        _entry(entered))
+    response = desks["county"].complete(
+        household_id, "enter_green_channel", _entry(entered)
+    )
     assert response.status_code == 302, response.text
     return entered
 
 
 def _verify(fangfan, desks, household_id: int, decision: str) -> None:
-    response = desks["county"].complete(household_id, "verify_eligibility",
-                                        _verification(fangfan, decision))
+    response = desks["county"].complete(
+        household_id, "verify_eligibility", _verification(fangfan, decision)
+    )
     assert response.status_code == 302, response.text
 
 
@@ -131,10 +146,16 @@ def _review(fangfan) -> dict:
 
 def _through_review(fangfan, desks, household_id: int) -> None:
     """Democratic review, town approval, five days of notice without objection."""
-    assert desks["village"].complete(household_id, "democratic_review",
-                                     _review(fangfan)).status_code == 302
-    assert desks["town"].complete(household_id, "town_review",
-                                  TOWN_APPROVES).status_code == 302
+    assert (
+        desks["village"]
+        .complete(household_id, "democratic_review", _review(fangfan))
+        .status_code
+        == 302
+    )
+    assert (
+        desks["town"].complete(household_id, "town_review", TOWN_APPROVES).status_code
+        == 302
+    )
     fangfan.advance_clock(5.1, OPERATOR)
     assert fangfan.engine.fire_due_timers() >= 1
 
@@ -144,38 +165,54 @@ def _identify(fangfan, desks, household_id: int, days_ago: int = 2) -> date:
     fangfan.advance_clock(3, OPERATOR)
     _verify(fangfan, desks, household_id, "eligible")
     _through_review(fangfan, desks, household_id)
-    response = desks["approver"].complete(household_id, "county_approval", {
-        "green_approval_decision": "approve", "green_category": "marginal",
-        "green_announcement_no": "沂南乡振〔2026〕15号"})
+    response = desks["approver"].complete(
+        household_id,
+        "county_approval",
+        {
+            "green_approval_decision": "approve",
+            "green_category": "marginal",
+            "green_announcement_no": "沂南乡振〔2026〕15号",
+        },
+    )
     assert response.status_code == 302, response.text
     return entered
 
 
-def _exit(desks, household_id: int, reason: str = "核实后家庭收入稳定，"
-          "房屋已由保险理赔修复，不符合识别条件"):
-    return desks["county"].complete(household_id, "exit_green_channel",
-                                    {"ineligible_reason": reason,
-                                     "exit_household_informed": "on"})
+def _exit(
+    desks,
+    household_id: int,
+    reason: str = "核实后家庭收入稳定，" "房屋已由保险理赔修复，不符合识别条件",
+):
+    return desks["county"].complete(
+        household_id,
+        "exit_green_channel",
+        {"ineligible_reason": reason, "exit_household_informed": "on"},
+    )
 
 
 def _measure_rows(page_text: str) -> list[str]:
     table = re.search(r'<table id="measures">(.*?)</table>', page_text, re.S)
     assert table, "the household page lists its measures"
-    return [re.sub(r"<[^>]+>", "|", row) for row in
-            re.findall(r"<tr>(.*?)</tr>", table.group(1), re.S)[1:]]
+    return [
+        re.sub(r"<[^>]+>", "|", row)
+        for row in re.findall(r"<tr>(.*?)</tr>", table.group(1), re.S)[1:]
+    ]
 
 
 # -- entering the channel ------------------------------------------------------
 
 
 def test_town_official_starts_the_green_channel_from_the_household_page(
-        fangfan, desks, household):
+    fangfan, desks, household
+):
     """Guide Q24: town and village confirm; the household is not yet monitored."""
     page = desks["town"].get(f"/households/{household}")
     assert 'data-process="green_channel"' in page.text
     assert "发起绿色通道" in page.text
     form = desks["town"].get(f"/households/{household}/start/green_channel")
-    assert form.status_code == 200 and "生活陷入严重困难、事实清楚、急需帮扶" in form.text
+    assert (
+        form.status_code == 200 and "生活陷入严重困难、事实清楚、急需帮扶" in form.text
+    )
 
     response = _start(fangfan, desks["town"], household)
 
@@ -191,11 +228,15 @@ def test_town_official_starts_the_green_channel_from_the_household_page(
         started_event = history.events_of(session, case_id(response))[0]
     risk = started_event.data["data"]["sudden_risk"]
     assert (risk["kind"], risk["town_confirmed"], risk["village_confirmed"]) == (
-        "disaster", True, True)
+        "disaster",
+        True,
+        True,
+    )
 
 
 def test_entry_starts_the_measures_at_once_and_records_the_entry_date(
-        fangfan, desks, household):
+    fangfan, desks, household
+):
     """Guide Q24: the departments assist at once; the household is told."""
     entered = _enter(fangfan, desks, household, days_ago=2)
 
@@ -213,8 +254,9 @@ def test_entry_date_cannot_be_later_than_today(fangfan, desks, household):
     assert _start(fangfan, desks["town"], household).status_code == 302
     tomorrow = _today(fangfan) + timedelta(days=1)
 
-    response = desks["county"].complete(household, "enter_green_channel",
-                                        _entry(tomorrow))
+    response = desks["county"].complete(
+        household, "enter_green_channel", _entry(tomorrow)
+    )
 
     assert response.status_code == 400
     assert "录入绿色通道日期：不能晚于今天" in response.text
@@ -227,8 +269,9 @@ def test_entry_date_cannot_be_before_the_risk(fangfan, desks, household):
     assert _start(fangfan, desks["town"], household).status_code == 302
     too_early = _today(fangfan) - timedelta(days=8)
 
-    response = desks["county"].complete(household, "enter_green_channel",
-                                        _entry(too_early))
+    response = desks["county"].complete(
+        household, "enter_green_channel", _entry(too_early)
+    )
 
     assert response.status_code == 400
     assert "录入绿色通道日期：不能早于本案开始之日" in response.text
@@ -252,8 +295,7 @@ def test_entry_needs_a_measure_and_the_household_informed(fangfan, desks, househ
 def test_verification_cannot_be_dated_before_the_entry(fangfan, desks, household):
     _enter(fangfan, desks, household)
     fields = dict(_verification(fangfan, "eligible"))
-    fields["eligibility_checked_on"] = (_today(fangfan)
-                                        - timedelta(days=1)).isoformat()
+    fields["eligibility_checked_on"] = (_today(fangfan) - timedelta(days=1)).isoformat()
 
     response = desks["county"].complete(household, "verify_eligibility", fields)
 
@@ -266,7 +308,8 @@ def test_verification_cannot_be_dated_before_the_entry(fangfan, desks, household
 
 
 def test_eligible_household_is_identified_on_its_green_channel_entry_date(
-        fangfan, desks, household):
+    fangfan, desks, household
+):
     """Guide Q36: identified on the entry date, though approved days later."""
     entered = _identify(fangfan, desks, household, days_ago=2)
 
@@ -274,16 +317,21 @@ def test_eligible_household_is_identified_on_its_green_channel_entry_date(
     assert (found.status, found.category) == ("monitored", "marginal")
     assert found.identified_on == entered
     assert _today(fangfan) - entered >= timedelta(days=10)
-    assert all(m["status"] == "active" for m in found.measures), \
-        "the measures started on entry go on"
+    assert all(
+        m["status"] == "active" for m in found.measures
+    ), "the measures started on entry go on"
 
     green = [c for c in _cases(fangfan, household) if c.process_id == "green_channel"]
     assert green[0].status == "completed"
     with fangfan.sessions() as session:
         events = history.events_of(session, green[0].id)
     assert [e.task_name for e in events if e.kind == "task_completed"] == [
-        "enter_green_channel", "verify_eligibility", "democratic_review",
-        "town_review", "county_approval"]
+        "enter_green_channel",
+        "verify_eligibility",
+        "democratic_review",
+        "town_review",
+        "county_approval",
+    ]
     assert history.verify_chain(events) == []
     assert "已认定为监测对象" in desks["county"].get(f"/cases/{green[0].id}").text
     page = desks["county"].get(f"/households/{household}")
@@ -306,8 +354,11 @@ def test_town_review_can_send_back_to_democratic_review(fangfan, desks, househol
     _verify(fangfan, desks, household, "eligible")
     desks["village"].complete(household, "democratic_review", _review(fangfan))
 
-    response = desks["town"].complete(household, "town_review", {
-        "green_town_decision": "return", "green_town_reasons": "评议记录缺少参会人数"})
+    response = desks["town"].complete(
+        household,
+        "town_review",
+        {"green_town_decision": "return", "green_town_reasons": "评议记录缺少参会人数"},
+    )
 
     assert response.status_code == 302
     assert desks["village"].task_for(household, "democratic_review")
@@ -315,34 +366,44 @@ def test_town_review_can_send_back_to_democratic_review(fangfan, desks, househol
 
 
 def test_objection_during_notice_returns_the_case_to_town_review(
-        fangfan, desks, household):
+    fangfan, desks, household
+):
     _enter(fangfan, desks, household)
     _verify(fangfan, desks, household, "eligible")
     desks["village"].complete(household, "democratic_review", _review(fangfan))
     desks["town"].complete(household, "town_review", TOWN_APPROVES)
 
-    response = desks["village"].complete(household, "public_notice", {
-        "objection_text": "该户房屋已获保险全额理赔", "objection_raised_by": "村民代表"})
+    response = desks["village"].complete(
+        household,
+        "public_notice",
+        {
+            "objection_text": "该户房屋已获保险全额理赔",
+            "objection_raised_by": "村民代表",
+        },
+    )
 
     assert response.status_code == 302
     assert desks["town"].task_for(household, "town_review")
     assert not desks["village"].task_for(household, "public_notice")
     fangfan.advance_clock(6, OPERATOR)
     fangfan.engine.fire_due_timers()
-    assert not desks["approver"].task_for(household, "county_approval"), \
-        "the objection ended the notice: no approval without a new one"
+    assert not desks["approver"].task_for(
+        household, "county_approval"
+    ), "the objection ended the notice: no approval without a new one"
 
 
 # -- not eligible: the household leaves the channel -------------------------------
 
 
 def test_not_eligible_household_leaves_the_channel_and_its_measures_stop(
-        fangfan, desks, household):
+    fangfan, desks, household
+):
     """Guide Q24: the county records why; the measures stop."""
     _enter(fangfan, desks, household)
     _verify(fangfan, desks, household, "ineligible")
-    assert _household(fangfan, household).status == "in_green_channel", \
-        "still in the channel until the county has recorded why"
+    assert (
+        _household(fangfan, household).status == "in_green_channel"
+    ), "still in the channel until the county has recorded why"
 
     response = _exit(desks, household)
 
@@ -361,8 +422,9 @@ def test_leaving_the_channel_requires_the_reason(fangfan, desks, household):
     _enter(fangfan, desks, household)
     _verify(fangfan, desks, household, "ineligible")
 
-    response = desks["county"].complete(household, "exit_green_channel",
-                                        {"exit_household_informed": "on"})
+    response = desks["county"].complete(
+        household, "exit_green_channel", {"exit_household_informed": "on"}
+    )
     assert response.status_code == 400
     assert "不符合条件的情况说明：请填写" in response.text
 
@@ -376,18 +438,26 @@ def test_leaving_the_channel_requires_the_reason(fangfan, desks, household):
 
 
 def test_town_rejection_takes_the_household_out_of_the_channel(
-        fangfan, desks, household):
+    fangfan, desks, household
+):
     _enter(fangfan, desks, household)
     _verify(fangfan, desks, household, "eligible")
     desks["village"].complete(household, "democratic_review", _review(fangfan))
 
-    without_reason = desks["town"].complete(household, "town_review",
-                                            {"green_town_decision": "reject"})
+    without_reason = desks["town"].complete(
+        household, "town_review", {"green_town_decision": "reject"}
+    )
     assert without_reason.status_code == 400
     assert "理由：请填写" in without_reason.text
 
-    desks["town"].complete(household, "town_review", {
-        "green_town_decision": "reject", "green_town_reasons": "家庭有稳定务工收入，可自行恢复"})
+    desks["town"].complete(
+        household,
+        "town_review",
+        {
+            "green_town_decision": "reject",
+            "green_town_reasons": "家庭有稳定务工收入，可自行恢复",
+        },
+    )
     assert _household(fangfan, household).status == "in_green_channel"
     assert _exit(desks, household).status_code == 302
 
@@ -397,19 +467,29 @@ def test_town_rejection_takes_the_household_out_of_the_channel(
 
 
 def test_county_rejection_takes_the_household_out_of_the_channel(
-        fangfan, desks, household):
+    fangfan, desks, household
+):
     _enter(fangfan, desks, household)
     _verify(fangfan, desks, household, "eligible")
     _through_review(fangfan, desks, household)
 
-    response = desks["approver"].complete(household, "county_approval", {
-        "green_approval_decision": "reject", "green_approval_note": "理赔后收入高于监测线"})
+    response = desks["approver"].complete(
+        household,
+        "county_approval",
+        {
+            "green_approval_decision": "reject",
+            "green_approval_note": "理赔后收入高于监测线",
+        },
+    )
     assert response.status_code == 302
     assert _exit(desks, household).status_code == 302
 
     found = _household(fangfan, household)
-    assert (found.status, found.category, found.identified_on) == ("ordinary", None,
-                                                                    None)
+    assert (found.status, found.category, found.identified_on) == (
+        "ordinary",
+        None,
+        None,
+    )
     assert {m["status"] for m in found.measures} == {"stopped"}
 
 
@@ -418,8 +498,11 @@ def test_democratic_review_result_must_agree_with_its_vote(fangfan, desks, house
     _enter(fangfan, desks, household)
     _verify(fangfan, desks, household, "eligible")
 
-    response = desks["village"].complete(household, "democratic_review", {
-        **_review(fangfan), "review_votes_for": "1", "review_votes_against": "30"})
+    response = desks["village"].complete(
+        household,
+        "democratic_review",
+        {**_review(fangfan), "review_votes_for": "1", "review_votes_against": "30"},
+    )
 
     assert response.status_code == 400
     assert desks["village"].task_for(household, "democratic_review")
@@ -430,8 +513,9 @@ def test_county_approval_needs_a_category(fangfan, desks, household):
     _verify(fangfan, desks, household, "eligible")
     _through_review(fangfan, desks, household)
 
-    response = desks["approver"].complete(household, "county_approval",
-                                          {"green_approval_decision": "approve"})
+    response = desks["approver"].complete(
+        household, "county_approval", {"green_approval_decision": "approve"}
+    )
 
     assert response.status_code == 400
     assert "认定类型：请填写" in response.text
@@ -439,12 +523,20 @@ def test_county_approval_needs_a_category(fangfan, desks, household):
 
 
 def test_eliminated_household_returns_to_eliminated_with_its_continuing_measures(
-        fangfan, desks, household):
+    fangfan, desks, household
+):
     """Guide Q19, Q24, Q31: only the channel's measures stop; a term runs on."""
-    microcredit = {"type": "microcredit", "title": "小额信贷", "department": "金融机构",
-                   "start": "2025-03-01", "end": "2028-02-28", "note": "",
-                   "status": "continuing", "status_label": "风险消除后延续至期满",
-                   "case": None}
+    microcredit = {
+        "type": "microcredit",
+        "title": "小额信贷",
+        "department": "金融机构",
+        "start": "2025-03-01",
+        "end": "2028-02-28",
+        "note": "",
+        "status": "continuing",
+        "status_label": "风险消除后延续至期满",
+        "case": None,
+    }
     with fangfan.sessions.begin() as session:
         eliminated = session.get(Household, household)
         eliminated.status, eliminated.measures = "eliminated", [microcredit]
@@ -455,15 +547,15 @@ def test_eliminated_household_returns_to_eliminated_with_its_continuing_measures
 
     found = _household(fangfan, household)
     assert found.status == "eliminated"
-    assert [m["status"] for m in found.measures] == ["continuing", "stopped",
-                                                     "stopped"]
+    assert [m["status"] for m in found.measures] == ["continuing", "stopped", "stopped"]
 
 
 # -- the one-month deadline --------------------------------------------------------
 
 
 def test_verification_deadline_of_one_month_is_escalated_to_the_city(
-        fangfan, desks, household):
+    fangfan, desks, household
+):
     """Guide Q24: verified within a month of entry, else the city supervises."""
     _enter(fangfan, desks, household)
 
@@ -476,10 +568,14 @@ def test_verification_deadline_of_one_month_is_escalated_to_the_city(
 
     assert desks["city"].task_for(household, "escalate_verification")
     assert "已超期" in desks["county"].get("/").text
-    assert desks["county"].task_for(household, "verify_eligibility"), \
-        "a passed deadline escalates; the verification itself stays open"
-    response = desks["city"].complete(household, "escalate_verification", {
-        "supervision_action": "电话督促县乡村振兴局三日内完成核实"})
+    assert desks["county"].task_for(
+        household, "verify_eligibility"
+    ), "a passed deadline escalates; the verification itself stays open"
+    response = desks["city"].complete(
+        household,
+        "escalate_verification",
+        {"supervision_action": "电话督促县乡村振兴局三日内完成核实"},
+    )
     assert response.status_code == 302
     _verify(fangfan, desks, household, "eligible")
     assert desks["village"].task_for(household, "democratic_review")
@@ -526,7 +622,8 @@ def test_monitored_household_cannot_enter_the_green_channel(fangfan, desks, hous
 
 
 def test_household_in_identification_cannot_enter_the_green_channel(
-        fangfan, desks, new_id_number):
+    fangfan, desks, new_id_number
+):
     case = report_new_household(desks["town"], new_id_number())
     with fangfan.sessions() as session:
         household = session.get(Instance, case).household_id
@@ -563,8 +660,7 @@ def test_start_needs_town_and_village_confirmation(fangfan, desks, household):
 def test_sudden_risk_cannot_be_dated_in_the_future(fangfan, desks, household):
     tomorrow = _today(fangfan) + timedelta(days=1)
 
-    response = _start(fangfan, desks["town"], household,
-                      risk_date=tomorrow.isoformat())
+    response = _start(fangfan, desks["town"], household, risk_date=tomorrow.isoformat())
 
     assert response.status_code == 400
     assert "风险发生日期：不能晚于今天" in response.text
@@ -582,6 +678,7 @@ def test_entry_form_offers_every_measure_type_of_the_rules():
 
 def test_approval_form_offers_the_three_categories():
     schema = load_form("green_county_approval.json")
-    offered = {o["const"]: o["title"]
-               for o in schema["properties"]["green_category"]["oneOf"]}
+    offered = {
+        o["const"]: o["title"] for o in schema["properties"]["green_category"]["oneOf"]
+    }
     assert offered == CATEGORIES

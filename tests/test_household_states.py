@@ -18,9 +18,14 @@ class _Household:
         self.id, self.status, self.status_before = 1, status, None
 
 
-@pytest.mark.parametrize("start, end", [
-    pair for pair in itertools.product(STATES, STATES)
-    if pair not in MOVES and pair[0] != pair[1]])
+@pytest.mark.parametrize(
+    "start, end",
+    [
+        pair
+        for pair in itertools.product(STATES, STATES)
+        if pair not in MOVES and pair[0] != pair[1]
+    ],
+)
 def test_every_move_outside_the_life_cycle_is_refused_with_a_reason(start, end):
     household = _Household(start)
 
@@ -61,11 +66,18 @@ def test_a_removed_household_goes_nowhere():
 def test_every_procedure_is_registered_whatever_is_imported_first():
     """The web imports one procedure module early; the registry still has them all."""
     root = Path(__file__).resolve().parent.parent
-    script = ("import web.facts\nfrom fangfan.procedures import all_process_ids\n"
-              "print(','.join(all_process_ids()))")
-    out = subprocess.run([sys.executable, "-c", script], cwd=root, check=True,
-                         capture_output=True, text=True,
-                         env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+    script = (
+        "import web.facts\nfrom fangfan.procedures import all_process_ids\n"
+        "print(','.join(all_process_ids()))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+    )
 
     registered = set(out.stdout.strip().split(","))
     assert {"identification", "assistance_plan", "status_change"} <= registered

@@ -23,8 +23,6 @@ from .identification_steps import (
 OPERATOR = Official("trainer", "process_owner", "370000000000")
 
 
-
-
 def _case(fangfan, case_id: int) -> tuple[Instance, Household]:
     with fangfan.sessions() as session:
         instance = session.get(Instance, case_id)
@@ -37,44 +35,62 @@ def _pass_notice(fangfan) -> None:
     assert fangfan.engine.fire_due_timers() >= 1
 
 
-def _through_notice(fangfan, desks, household_id: int, ids, cross_check: bool,
-                    **verification) -> None:
+def _through_notice(
+    fangfan, desks, household_id: int, ids, cross_check: bool, **verification
+) -> None:
     town, village, county = desks["town"], desks["village"], desks["county"]
-    response = town.complete(household_id, "home_verification",
-                             home_verification(*ids, **verification))
+    response = town.complete(
+        household_id, "home_verification", home_verification(*ids, **verification)
+    )
     assert response.status_code == 302, response.text
 
     if cross_check:
-        assert county.complete(household_id, "data_cross_check",
-                               CROSS_CHECK).status_code == 302
-    assert village.complete(household_id, "democratic_review",
-                            DEMOCRATIC_REVIEW).status_code == 302
+        assert (
+            county.complete(household_id, "data_cross_check", CROSS_CHECK).status_code
+            == 302
+        )
+    assert (
+        village.complete(
+            household_id, "democratic_review", DEMOCRATIC_REVIEW
+        ).status_code
+        == 302
+    )
     assert town.complete(household_id, "town_review", TOWN_APPROVES).status_code == 302
     _pass_notice(fangfan)
 
 
-def _identify(fangfan, desks, new_id_number, category: str, lifted_out: bool,
-              **verification) -> tuple[Instance, Household]:
+def _identify(
+    fangfan, desks, new_id_number, category: str, lifted_out: bool, **verification
+) -> tuple[Instance, Household]:
     ids = (new_id_number(), new_id_number())
     case_id = report_new_household(desks["town"], ids[0], lifted_out=lifted_out)
     _, household = _case(fangfan, case_id)
 
-    _through_notice(fangfan, desks, household.id, ids, cross_check=not lifted_out,
-                    **verification)
+    _through_notice(
+        fangfan, desks, household.id, ids, cross_check=not lifted_out, **verification
+    )
     page = desks["approver"].get(
-        f"/tasks/{desks['approver'].task_for(household.id, 'county_approval')}")
+        f"/tasks/{desks['approver'].task_for(household.id, 'county_approval')}"
+    )
     assert "系统建议类别" in page.text
 
-    assert desks["approver"].complete(household.id, "county_approval",
-                                      approve(category)).status_code == 302
-    assert desks["county"].complete(household.id, "system_entry",
-                                    SYSTEM_ENTRY).status_code == 302
+    assert (
+        desks["approver"]
+        .complete(household.id, "county_approval", approve(category))
+        .status_code
+        == 302
+    )
+    assert (
+        desks["county"].complete(household.id, "system_entry", SYSTEM_ENTRY).status_code
+        == 302
+    )
     return _case(fangfan, case_id)
 
 
 def test_identified_as_unstable_lifted_out_household(fangfan, desks, new_id_number):
-    instance, household = _identify(fangfan, desks, new_id_number, "unstable",
-                                    lifted_out=True)
+    instance, household = _identify(
+        fangfan, desks, new_id_number, "unstable", lifted_out=True
+    )
 
     assert instance.status == "completed"
     assert household.status == "monitored"
@@ -83,34 +99,45 @@ def test_identified_as_unstable_lifted_out_household(fangfan, desks, new_id_numb
 
 
 def test_identified_as_marginal_household(fangfan, desks, new_id_number):
-    instance, household = _identify(fangfan, desks, new_id_number, "marginal",
-                                    lifted_out=False)
+    instance, household = _identify(
+        fangfan, desks, new_id_number, "marginal", lifted_out=False
+    )
 
     assert (household.status, household.category) == ("monitored", "marginal")
 
 
 def test_identified_as_severe_hardship_above_the_line(fangfan, desks, new_id_number):
-    """Category 3: income above the line, but a collapse makes life severely hard (Q3)."""
-    instance, household = _identify(fangfan, desks, new_id_number, "severe_hardship",
-                                    lifted_out=False, wages=ABOVE_LINE_WAGES,
-                                    severe_hardship=True)
+    """Category 3: above the line, but a collapse makes life severely hard (Q3)."""
+    instance, household = _identify(
+        fangfan,
+        desks,
+        new_id_number,
+        "severe_hardship",
+        lifted_out=False,
+        wages=ABOVE_LINE_WAGES,
+        severe_hardship=True,
+    )
 
     with fangfan.sessions() as session:
-        decisions = [e for e in history.events_of(session, instance.id)
-                     if e.kind == "decision"]
+        decisions = [
+            e for e in history.events_of(session, instance.id) if e.kind == "decision"
+        ]
     assert decisions[-1].data["result"]["proposed_category"] == "severe_hardship"
     assert household.category == "severe_hardship"
 
 
-def test_identification_date_is_the_county_approval_date(fangfan, desks,
-                                                         new_id_number):
+def test_identification_date_is_the_county_approval_date(fangfan, desks, new_id_number):
     """Guide Q36: normal identification is dated the day the county approves."""
-    instance, household = _identify(fangfan, desks, new_id_number, "marginal",
-                                    lifted_out=False)
+    instance, household = _identify(
+        fangfan, desks, new_id_number, "marginal", lifted_out=False
+    )
 
     with fangfan.sessions() as session:
-        approval = session.scalar(select(Event).where(
-            Event.stream == instance.id, Event.task_name == "county_approval"))
+        approval = session.scalar(
+            select(Event).where(
+                Event.stream == instance.id, Event.task_name == "county_approval"
+            )
+        )
     from engine.clock import local_date
 
     assert household.identified_on == local_date(approval.at)
@@ -122,10 +149,22 @@ def test_every_step_is_in_the_hash_chained_history(fangfan, desks, new_id_number
     with fangfan.sessions() as session:
         events = history.events_of(session, instance.id)
     steps = [e.task_name for e in events if e.kind == "task_completed"]
-    assert steps == ["home_verification", "data_cross_check", "democratic_review",
-                     "town_review", "county_approval", "system_entry"]
+    assert steps == [
+        "home_verification",
+        "data_cross_check",
+        "democratic_review",
+        "town_review",
+        "county_approval",
+        "system_entry",
+    ]
     assert [e.actor for e in events if e.kind == "task_completed"] == [
-        "town", "county", "village", "town", "approver", "county"]
+        "town",
+        "county",
+        "village",
+        "town",
+        "approver",
+        "county",
+    ]
     assert history.verify_chain(events) == []
     assert events[-1].kind == "completed"
 
@@ -135,26 +174,32 @@ def test_every_step_is_in_the_hash_chained_history(fangfan, desks, new_id_number
 
 
 def test_approver_may_override_the_proposed_category_only_with_a_reason(
-        fangfan, desks, new_id_number):
+    fangfan, desks, new_id_number
+):
     ids = (new_id_number(), new_id_number())
     case_id = report_new_household(desks["town"], ids[0])
     _, household = _case(fangfan, case_id)
     _through_notice(fangfan, desks, household.id, ids, cross_check=True)
 
     approver = desks["approver"]
-    refused = approver.complete(household.id, "county_approval",
-                                approve("severe_hardship"))
+    refused = approver.complete(
+        household.id, "county_approval", approve("severe_hardship")
+    )
     assert refused.status_code == 400
     assert "调整理由" in refused.text
 
-    accepted = approver.complete(household.id, "county_approval",
-                                 approve("severe_hardship", reason="收入骤减，刚性支出大"))
+    accepted = approver.complete(
+        household.id,
+        "county_approval",
+        approve("severe_hardship", reason="收入骤减，刚性支出大"),
+    )
     assert accepted.status_code == 302
     assert _case(fangfan, case_id)[1].category == "severe_hardship"
 
 
 def test_town_review_can_reject_and_the_household_stays_ordinary(
-        fangfan, desks, new_id_number):
+    fangfan, desks, new_id_number
+):
     ids = (new_id_number(), new_id_number())
     case_id = report_new_household(desks["town"], ids[0])
     _, household = _case(fangfan, case_id)
@@ -162,21 +207,27 @@ def test_town_review_can_reject_and_the_household_stays_ordinary(
     town.complete(household.id, "home_verification", home_verification(*ids))
     village.complete(household.id, "democratic_review", DEMOCRATIC_REVIEW)
 
-    without_reason = town.complete(household.id, "town_review",
-                                   {"town_decision": "reject"})
+    without_reason = town.complete(
+        household.id, "town_review", {"town_decision": "reject"}
+    )
     assert without_reason.status_code == 400
 
-    response = town.complete(household.id, "town_review",
-                             {"town_decision": "reject",
-                              "town_reasons": "家庭收入稳定，无返贫致贫风险"})
+    response = town.complete(
+        household.id,
+        "town_review",
+        {"town_decision": "reject", "town_reasons": "家庭收入稳定，无返贫致贫风险"},
+    )
     assert response.status_code == 302
 
     instance, household = _case(fangfan, case_id)
     assert instance.status == "completed"
     assert household.status == "ordinary"
     with fangfan.sessions() as session:
-        left = session.scalar(select(func.count()).select_from(OpenTask)
-                              .where(OpenTask.instance_id == case_id))
+        left = session.scalar(
+            select(func.count())
+            .select_from(OpenTask)
+            .where(OpenTask.instance_id == case_id)
+        )
     assert left == 0, "rejection ends every branch, cross-check included"
 
 
@@ -187,14 +238,18 @@ def test_town_review_can_send_back_to_democratic_review(fangfan, desks, new_id_n
     desks["town"].complete(household.id, "home_verification", home_verification(*ids))
     desks["village"].complete(household.id, "democratic_review", DEMOCRATIC_REVIEW)
 
-    desks["town"].complete(household.id, "town_review",
-                           {"town_decision": "return", "town_reasons": "评议记录不全"})
+    desks["town"].complete(
+        household.id,
+        "town_review",
+        {"town_decision": "return", "town_reasons": "评议记录不全"},
+    )
 
     assert desks["village"].task_for(household.id, "democratic_review")
 
 
 def test_objection_during_notice_returns_the_case_to_town_review(
-        fangfan, desks, new_id_number):
+    fangfan, desks, new_id_number
+):
     ids = (new_id_number(), new_id_number())
     case_id = report_new_household(desks["town"], ids[0])
     _, household = _case(fangfan, case_id)
@@ -203,8 +258,11 @@ def test_objection_during_notice_returns_the_case_to_town_review(
     village.complete(household.id, "democratic_review", DEMOCRATIC_REVIEW)
     town.complete(household.id, "town_review", TOWN_APPROVES)
 
-    response = village.complete(household.id, "public_notice", {
-        "objection_text": "该户有经营性收入未申报", "objection_raised_by": "村民代表"})
+    response = village.complete(
+        household.id,
+        "public_notice",
+        {"objection_text": "该户有经营性收入未申报", "objection_raised_by": "村民代表"},
+    )
 
     assert response.status_code == 302
     assert town.task_for(household.id, "town_review")
@@ -220,10 +278,12 @@ def test_lifted_out_household_skips_the_data_cross_check(fangfan, desks, new_id_
     lifted_household = _case(fangfan, lifted)[1]
     ordinary_household = _case(fangfan, ordinary)[1]
 
-    desks["town"].complete(lifted_household.id, "home_verification",
-                           home_verification(*ids))
-    desks["town"].complete(ordinary_household.id, "home_verification",
-                           home_verification(*ordinary_ids))
+    desks["town"].complete(
+        lifted_household.id, "home_verification", home_verification(*ids)
+    )
+    desks["town"].complete(
+        ordinary_household.id, "home_verification", home_verification(*ordinary_ids)
+    )
 
     county = desks["county"]
     assert county.task_for(lifted_household.id, "data_cross_check") is None
@@ -231,19 +291,24 @@ def test_lifted_out_household_skips_the_data_cross_check(fangfan, desks, new_id_
 
 
 def test_already_cross_checked_members_skip_the_data_cross_check(
-        fangfan, desks, new_id_number):
+    fangfan, desks, new_id_number
+):
     ids = (new_id_number(), new_id_number())
     case_id = report_new_household(desks["town"], ids[0])
     household = _case(fangfan, case_id)[1]
 
-    desks["town"].complete(household.id, "home_verification",
-                           home_verification(*ids, already_cross_checked=True))
+    desks["town"].complete(
+        household.id,
+        "home_verification",
+        home_verification(*ids, already_cross_checked=True),
+    )
 
     assert desks["county"].task_for(household.id, "data_cross_check") is None
 
 
-def test_home_verification_deadline_passes_and_is_escalated(fangfan, desks,
-                                                            new_id_number):
+def test_home_verification_deadline_passes_and_is_escalated(
+    fangfan, desks, new_id_number
+):
     """Guide Q34: home verification within 3 days, else the county supervises."""
     case_id = report_new_household(desks["town"], new_id_number())
     household = _case(fangfan, case_id)[1]
@@ -255,17 +320,20 @@ def test_home_verification_deadline_passes_and_is_escalated(fangfan, desks,
     inbox = desks["town"].get("/").text
     assert "已超期" in inbox
     assert desks["county"].task_for(household.id, "escalate_home_verification")
-    assert desks["town"].task_for(household.id, "home_verification"), \
-        "a passed deadline escalates; the work itself stays open"
+    assert desks["town"].task_for(
+        household.id, "home_verification"
+    ), "a passed deadline escalates; the work itself stays open"
 
     with fangfan.sessions() as session:
-        fired = [e for e in history.events_of(session, case_id)
-                 if e.kind == "timer_fired"]
+        fired = [
+            e for e in history.events_of(session, case_id) if e.kind == "timer_fired"
+        ]
     assert fired and fired[0].actor == "system"
 
 
 def test_whole_procedure_deadline_of_fifteen_days_is_escalated(
-        fangfan, desks, new_id_number):
+    fangfan, desks, new_id_number
+):
     case_id = report_new_household(desks["town"], new_id_number())
     household = _case(fangfan, case_id)[1]
 
@@ -286,15 +354,22 @@ def test_clock_moves_are_recorded_in_history(fangfan):
     assert history.verify_chain(events) == []
 
 
-def test_the_12317_hotline_records_a_clue_for_the_town_to_verify(app, fangfan,
-                                                                  new_id_number):
+def test_the_12317_hotline_records_a_clue_for_the_town_to_verify(
+    app, fangfan, new_id_number
+):
     """Guide Q42: the hotline takes applications by phone; the town then visits."""
     hotline = Desk(app, "hotline")
 
-    response = hotline.report_clue({
-        "household_id": "new", "head_name": "来电户", "head_id_number": new_id_number(),
-        "division_code": "371321101200", "source": "hotline",
-        "description": "农户来电：家中失火，房屋受损"})
+    response = hotline.report_clue(
+        {
+            "household_id": "new",
+            "head_name": "来电户",
+            "head_id_number": new_id_number(),
+            "division_code": "371321101200",
+            "source": "hotline",
+            "description": "农户来电：家中失火，房屋受损",
+        }
+    )
 
     assert response.status_code == 302
     _, household = _case(fangfan, int(response.headers["Location"].rsplit("/", 1)[1]))

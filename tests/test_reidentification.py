@@ -24,8 +24,6 @@ from .identification_steps import (
 from .test_elimination import eliminate, household, identify, pass_notice, today
 
 
-
-
 def _eliminated_household(fangfan, desks, new_id_number) -> int:
     household_id = identify(fangfan, desks, new_id_number)
     eliminate(fangfan, desks, household_id)
@@ -35,10 +33,13 @@ def _eliminated_household(fangfan, desks, new_id_number) -> int:
 
 def _new_clue(fangfan, desks, household_id: int) -> int:
     """The village cadre records a new risk of the known household (Q31, Q34)."""
-    response = desks["village"].report_clue({
-        "household_id": str(household_id), "source": "application",
-        "description": "家中房屋因暴雨受损，需重建",
-    })
+    response = desks["village"].report_clue(
+        {
+            "household_id": str(household_id),
+            "source": "application",
+            "description": "家中房屋因暴雨受损，需重建",
+        }
+    )
     assert response.status_code == 302, response.text
     return case_id(response)
 
@@ -46,25 +47,41 @@ def _new_clue(fangfan, desks, household_id: int) -> int:
 def _verify_and_review(fangfan, desks, household_id: int) -> None:
     ids = [m["id_number"] for m in household(fangfan, household_id).members]
     town, village, on = desks["town"], desks["village"], today(fangfan)
-    assert town.complete(household_id, "home_verification",
-                         home_verification(*ids, risks=("disaster", "housing"),
-                                           verified_on=on)).status_code == 302
-    assert desks["county"].complete(household_id, "data_cross_check",
-                                    CROSS_CHECK).status_code == 302
-    assert village.complete(household_id, "democratic_review",
-                            {**DEMOCRATIC_REVIEW, "review_held_on": on}
-                            ).status_code == 302
+    assert (
+        town.complete(
+            household_id,
+            "home_verification",
+            home_verification(*ids, risks=("disaster", "housing"), verified_on=on),
+        ).status_code
+        == 302
+    )
+    assert (
+        desks["county"]
+        .complete(household_id, "data_cross_check", CROSS_CHECK)
+        .status_code
+        == 302
+    )
+    assert (
+        village.complete(
+            household_id,
+            "democratic_review",
+            {**DEMOCRATIC_REVIEW, "review_held_on": on},
+        ).status_code
+        == 302
+    )
 
 
 def _case_rows(page: str) -> list[tuple[str, str]]:
     """(procedure, state) of each row of the household's case table."""
     table = re.search(r'<table id="household-cases">(.*?)</table>', page, re.S).group(1)
-    return re.findall(r"</a></td>\s*<td>([^<]*)</td>.*?<td>([^<]*)</td></tr>", table,
-                      re.S)
+    return re.findall(
+        r"</a></td>\s*<td>([^<]*)</td>.*?<td>([^<]*)</td></tr>", table, re.S
+    )
 
 
-def test_eliminated_household_can_be_chosen_for_a_new_clue(fangfan, desks,
-                                                           new_id_number):
+def test_eliminated_household_can_be_chosen_for_a_new_clue(
+    fangfan, desks, new_id_number
+):
     household_id = _eliminated_household(fangfan, desks, new_id_number)
 
     page = desks["village"].get("/clues/new").text
@@ -74,7 +91,8 @@ def test_eliminated_household_can_be_chosen_for_a_new_clue(fangfan, desks,
 
 
 def test_new_risk_after_elimination_means_identification_again(
-        fangfan, desks, new_id_number):
+    fangfan, desks, new_id_number
+):
     """Guide Q31: 应按程序重新识别为监测帮扶对象."""
     household_id = _eliminated_household(fangfan, desks, new_id_number)
     first_eliminated_on = household(fangfan, household_id).eliminated_on
@@ -82,14 +100,25 @@ def test_new_risk_after_elimination_means_identification_again(
     second = _new_clue(fangfan, desks, household_id)
     assert household(fangfan, household_id).status == "in_identification"
     _verify_and_review(fangfan, desks, household_id)
-    assert desks["town"].complete(household_id, "town_review",
-                                  TOWN_APPROVES).status_code == 302
+    assert (
+        desks["town"].complete(household_id, "town_review", TOWN_APPROVES).status_code
+        == 302
+    )
     pass_notice(fangfan)
-    assert desks["approver"].complete(household_id, "county_approval",
-                                      approve("marginal")).status_code == 302
-    assert desks["county"].complete(household_id, "system_entry",
-                                    {**SYSTEM_ENTRY, "entered_on": today(fangfan)}
-                                    ).status_code == 302
+    assert (
+        desks["approver"]
+        .complete(household_id, "county_approval", approve("marginal"))
+        .status_code
+        == 302
+    )
+    assert (
+        desks["county"]
+        .complete(
+            household_id, "system_entry", {**SYSTEM_ENTRY, "entered_on": today(fangfan)}
+        )
+        .status_code
+        == 302
+    )
 
     again = household(fangfan, household_id)
     with fangfan.sessions() as session:
@@ -107,15 +136,19 @@ def test_new_risk_after_elimination_means_identification_again(
 
 
 def test_household_not_identified_again_returns_to_eliminated(
-        fangfan, desks, new_id_number):
+    fangfan, desks, new_id_number
+):
     """Guide Q31: a second identification that is not approved changes nothing."""
     household_id = _eliminated_household(fangfan, desks, new_id_number)
     before = household(fangfan, household_id)
 
     second = _new_clue(fangfan, desks, household_id)
     _verify_and_review(fangfan, desks, household_id)
-    response = desks["town"].complete(household_id, "town_review", {
-        "town_decision": "reject", "town_reasons": "房屋已由保险理赔修缮，可自行解决"})
+    response = desks["town"].complete(
+        household_id,
+        "town_review",
+        {"town_decision": "reject", "town_reasons": "房屋已由保险理赔修缮，可自行解决"},
+    )
     assert response.status_code == 302
 
     after = household(fangfan, household_id)
@@ -123,6 +156,9 @@ def test_household_not_identified_again_returns_to_eliminated(
         assert session.get(Instance, second).status == "completed"
     assert after.status == "eliminated"
     assert (after.eliminated_on, after.identified_on, after.category) == (
-        before.eliminated_on, before.identified_on, before.category)
+        before.eliminated_on,
+        before.identified_on,
+        before.category,
+    )
     assert after.measures == before.measures
     assert "已消除风险" in desks["town"].get(f"/households/{household_id}").text

@@ -22,19 +22,32 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _start_case(fangfan, id_number: str) -> int:
     with fangfan.sessions.begin() as session:
-        household = Household(division_code="371321101200", head_name="计时户",
-                              head_id_number=id_number, members=[])
+        household = Household(
+            division_code="371321101200",
+            head_name="计时户",
+            head_id_number=id_number,
+            members=[],
+        )
         session.add(household)
-    return fangfan.engine.start("identification", household.id,
-                                {"clue": {"source": "screening", "description": "排查"}},
-                                TOWN)
+    return fangfan.engine.start(
+        "identification",
+        household.id,
+        {"clue": {"source": "screening", "description": "排查"}},
+        TOWN,
+    )
 
 
 def _escalated(fangfan, case_id: int) -> bool:
     with fangfan.sessions() as session:
-        return session.scalar(select(OpenTask.task_id).where(
-            OpenTask.instance_id == case_id,
-            OpenTask.task_name == "escalate_home_verification")) is not None
+        return (
+            session.scalar(
+                select(OpenTask.task_id).where(
+                    OpenTask.instance_id == case_id,
+                    OpenTask.task_name == "escalate_home_verification",
+                )
+            )
+            is not None
+        )
 
 
 def _wait_for(condition, seconds: float) -> bool:
@@ -46,8 +59,9 @@ def _wait_for(condition, seconds: float) -> bool:
     return condition()
 
 
-def test_in_process_scheduler_fires_the_home_verification_deadline(fangfan,
-                                                                  new_id_number):
+def test_in_process_scheduler_fires_the_home_verification_deadline(
+    fangfan, new_id_number
+):
     case_id = _start_case(fangfan, new_id_number())
     scheduler = start_in_background(fangfan.engine)
     try:
@@ -62,16 +76,20 @@ def test_in_process_scheduler_fires_the_home_verification_deadline(fangfan,
 
 
 def test_scheduler_process_fires_timers_that_fell_due_while_it_was_down(
-        fangfan, new_id_number):
+    fangfan, new_id_number
+):
     """A timer overdue at start fires at once: ``fangfan scheduler`` sweeps first."""
     case_id = _start_case(fangfan, new_id_number())
     fangfan.advance_clock(4, OPERATOR)
-    environment = {**os.environ, "DATABASE_URL": fangfan.url,
-                   "PYTHONPATH": str(ROOT)}
+    environment = {**os.environ, "DATABASE_URL": fangfan.url, "PYTHONPATH": str(ROOT)}
 
-    process = subprocess.Popen([sys.executable, "-m", "fangfan.cli", "scheduler"],
-                               env=environment, cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fangfan.cli", "scheduler"],
+        env=environment,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         assert _wait_for(lambda: _escalated(fangfan, case_id), seconds=20)
     finally:

@@ -44,8 +44,10 @@ DATE_FIELDS = {
     "province_apply": "province_apply_sent_on",
     "record_national_consent": "national_consent_on",
 }
-COLLECT = {"city_collect_batch_no": "临乡振汇〔2026〕4批",
-           "city_collect_findings": "经核查，申请事实清楚，材料齐全"}
+COLLECT = {
+    "city_collect_batch_no": "临乡振汇〔2026〕4批",
+    "city_collect_findings": "经核查，申请事实清楚，材料齐全",
+}
 HEAD_APPROVES = {"city_head_name": "王志强", "city_head_decision": "approve"}
 PROVINCE_APPROVES = {"province_review_decision": "approve"}
 APPLICATION = {"province_apply_document_no": "鲁乡振字〔2026〕31号"}
@@ -53,20 +55,36 @@ CONSENT = {"national_consent": "yes", "national_document_no": "国乡振函〔20
 REFUSAL = {**CONSENT, "national_consent": "no", "national_note": "证明材料不足"}
 
 
-
-
-def _household(fangfan, id_number: str, status: str, labour: str = "full",
-               safety_net: bool = False, status_before: str = "ordinary") -> int:
+def _household(
+    fangfan,
+    id_number: str,
+    status: str,
+    labour: str = "full",
+    safety_net: bool = False,
+    status_before: str = "ordinary",
+) -> int:
     """A household already in ``status``, as identification or elimination left it."""
     with fangfan.sessions.begin() as session:
         household = Household(
-            division_code=VILLAGE_CODE, head_name="测试户主", head_id_number=id_number,
-            lifted_out=False, status=status, status_before=status_before,
-            category="marginal", identified_on=date(2026, 1, 10),
+            division_code=VILLAGE_CODE,
+            head_name="测试户主",
+            head_id_number=id_number,
+            lifted_out=False,
+            status=status,
+            status_before=status_before,
+            category="marginal",
+            identified_on=date(2026, 1, 10),
             eliminated_on=date(2026, 10, 20) if status == "eliminated" else None,
             safety_net_household=safety_net,
-            members=[{"name": "测试户主", "id_number": id_number, "relation": "head",
-                      "residence_type": "rural", "labour_capacity": labour}],
+            members=[
+                {
+                    "name": "测试户主",
+                    "id_number": id_number,
+                    "relation": "head",
+                    "residence_type": "rural",
+                    "labour_capacity": labour,
+                }
+            ],
         )
         session.add(household)
         session.flush()
@@ -77,15 +95,22 @@ def _household(fangfan, id_number: str, status: str, labour: str = "full",
 def _record(fangfan, household_id: int) -> dict:
     with fangfan.sessions() as session:
         h = session.get(Household, household_id)
-        return {"status": h.status, "category": h.category,
-                "identified_on": h.identified_on, "eliminated_on": h.eliminated_on,
-                "safety_net_household": h.safety_net_household}
+        return {
+            "status": h.status,
+            "category": h.category,
+            "identified_on": h.identified_on,
+            "eliminated_on": h.eliminated_on,
+            "safety_net_household": h.safety_net_household,
+        }
 
 
 def _cases(fangfan) -> int:
     with fangfan.sessions() as session:
-        return session.scalar(select(func.count()).select_from(Instance)
-                              .where(Instance.process_id == "status_change"))
+        return session.scalar(
+            select(func.count())
+            .select_from(Instance)
+            .where(Instance.process_id == "status_change")
+        )
 
 
 def _instance(fangfan, instance_id: int) -> Instance:
@@ -105,12 +130,14 @@ def _dated(desk: Desk, step: str, fields: dict) -> dict:
 
 
 def _request_fields(kind: str, **more) -> dict:
-    return {"change_kind": kind,
-            "change_reason": "民政部门季度比对发现身份变化，经县乡村振兴局核实",
-            "change_documents.0.title": "县乡村振兴局核查报告",
-            "change_documents.0.number": "沂南乡振〔2026〕40号",
-            "change_documents.0.issued_on": "2026-12-01",
-            **more}
+    return {
+        "change_kind": kind,
+        "change_reason": "民政部门季度比对发现身份变化，经县乡村振兴局核实",
+        "change_documents.0.title": "县乡村振兴局核查报告",
+        "change_documents.0.number": "沂南乡振〔2026〕40号",
+        "change_documents.0.issued_on": "2026-12-01",
+        **more,
+    }
 
 
 def _request(desk: Desk, household_id: int, kind: str, **more):
@@ -131,10 +158,12 @@ def _complete(desk: Desk, household_id: int, step: str, fields: dict) -> None:
 def _up_to_national_bureau(fangfan, desks, household_id: int) -> None:
     """City collects, its head approves, the province approves and applies (Q40)."""
     before = _record(fangfan, household_id)
-    for desk, step, fields in (("city", "city_collect", COLLECT),
-                               ("city", "city_head_review", HEAD_APPROVES),
-                               ("province", "province_review", PROVINCE_APPROVES),
-                               ("province", "province_apply", APPLICATION)):
+    for desk, step, fields in (
+        ("city", "city_collect", COLLECT),
+        ("city", "city_head_review", HEAD_APPROVES),
+        ("province", "province_review", PROVINCE_APPROVES),
+        ("province", "province_apply", APPLICATION),
+    ):
         _complete(desks[desk], household_id, step, fields)
         assert _record(fangfan, household_id) == before, f"changed after {step}"
 
@@ -142,8 +171,9 @@ def _up_to_national_bureau(fangfan, desks, household_id: int) -> None:
 # -- who may ask: never delegated downwards (Q40) ---------------------------------
 
 
-def test_only_the_city_bureau_is_offered_the_status_change(fangfan, desks,
-                                                           new_id_number):
+def test_only_the_city_bureau_is_offered_the_status_change(
+    fangfan, desks, new_id_number
+):
     household_id = _household(fangfan, new_id_number(), "monitored")
 
     page = desks["city"].get(f"/households/{household_id}")
@@ -156,8 +186,9 @@ def test_only_the_city_bureau_is_offered_the_status_change(fangfan, desks,
 
 
 @pytest.mark.parametrize("name", ["county", "town", "village"])
-def test_removal_and_rollback_are_not_opened_to_lower_levels(fangfan, desks,
-                                                             new_id_number, name):
+def test_removal_and_rollback_are_not_opened_to_lower_levels(
+    fangfan, desks, new_id_number, name
+):
     household_id = _household(fangfan, new_id_number(), "monitored")
     before = _record(fangfan, household_id)
 
@@ -206,8 +237,11 @@ def test_removal_is_applied_only_after_national_consent(fangfan, desks, new_id_n
         from engine.models import HouseholdMember
         from sqlalchemy import func, select
 
-        members_left = session.scalar(select(func.count()).select_from(HouseholdMember)
-                                      .where(HouseholdMember.household_id == household_id))
+        members_left = session.scalar(
+            select(func.count())
+            .select_from(HouseholdMember)
+            .where(HouseholdMember.household_id == household_id)
+        )
     assert members_left == 0, "a removed record lets its people be registered again"
     page = desks["city"].get(f"/cases/{instance_id}")
     assert "同意备案，统一操作" in page.text
@@ -223,8 +257,9 @@ def test_removal_of_an_eliminated_household(fangfan, desks, new_id_number):
     assert _record(fangfan, household_id)["status"] == "removed"
 
 
-def test_rollback_of_elimination_returns_the_household_to_monitoring(fangfan, desks,
-                                                                     new_id_number):
+def test_rollback_of_elimination_returns_the_household_to_monitoring(
+    fangfan, desks, new_id_number
+):
     household_id = _household(fangfan, new_id_number(), "eliminated")
     _start(desks, household_id, "rollback", change_rollback_of="elimination")
     _up_to_national_bureau(fangfan, desks, household_id)
@@ -245,11 +280,16 @@ def _identify(fangfan, desks, new_id_number) -> int:
         household_id = instance.household_id
 
     today = _today(desks["town"])
-    steps = (("town", "home_verification", home_verification(*ids, verified_on=today)),
-             ("county", "data_cross_check", CROSS_CHECK),
-             ("village", "democratic_review", {**DEMOCRATIC_REVIEW,
-                                               "review_held_on": today}),
-             ("town", "town_review", TOWN_APPROVES))
+    steps = (
+        ("town", "home_verification", home_verification(*ids, verified_on=today)),
+        ("county", "data_cross_check", CROSS_CHECK),
+        (
+            "village",
+            "democratic_review",
+            {**DEMOCRATIC_REVIEW, "review_held_on": today},
+        ),
+        ("town", "town_review", TOWN_APPROVES),
+    )
     for desk, step, fields in steps:
         response = desks[desk].complete(household_id, step, fields)
         assert response.status_code == 302, response.text
@@ -257,16 +297,21 @@ def _identify(fangfan, desks, new_id_number) -> int:
     fangfan.engine.fire_due_timers()
 
     for desk, step, fields in (
-            ("approver", "county_approval", approve("marginal")),
-            ("county", "system_entry", {**SYSTEM_ENTRY,
-                                        "entered_on": _today(desks["county"])})):
+        ("approver", "county_approval", approve("marginal")),
+        (
+            "county",
+            "system_entry",
+            {**SYSTEM_ENTRY, "entered_on": _today(desks["county"])},
+        ),
+    ):
         response = desks[desk].complete(household_id, step, fields)
         assert response.status_code == 302, response.text
     return household_id
 
 
-def test_rollback_of_identification_returns_the_household_to_ordinary(fangfan, desks,
-                                                                      new_id_number):
+def test_rollback_of_identification_returns_the_household_to_ordinary(
+    fangfan, desks, new_id_number
+):
     household_id = _identify(fangfan, desks, new_id_number)
     identified = _record(fangfan, household_id)
     assert (identified["status"], identified["category"]) == ("monitored", "marginal")
@@ -283,12 +328,17 @@ def test_rollback_of_identification_returns_the_household_to_ordinary(fangfan, d
     assert "一般农户" in page.text and "识别时间" not in page.text
 
 
-def test_safety_net_household_is_marked_after_national_consent(fangfan, desks,
-                                                               new_id_number):
+def test_safety_net_household_is_marked_after_national_consent(
+    fangfan, desks, new_id_number
+):
     """Q29: a whole household without labour living on the safety net is marked."""
     household_id = _household(fangfan, new_id_number(), "monitored", labour="none")
-    _start(desks, household_id, "safety_net_on",
-           change_safety_net_support="extreme_hardship_dispersed")
+    _start(
+        desks,
+        household_id,
+        "safety_net_on",
+        change_safety_net_support="extreme_hardship_dispersed",
+    )
     _up_to_national_bureau(fangfan, desks, household_id)
     assert _record(fangfan, household_id)["safety_net_household"] is False
 
@@ -296,14 +346,19 @@ def test_safety_net_household_is_marked_after_national_consent(fangfan, desks,
 
     record = _record(fangfan, household_id)
     assert record["safety_net_household"] is True and record["status"] == "monitored"
-    assert "整户无劳动能力兜底保障户" in desks["city"].get(f"/households/{household_id}").text
+    assert (
+        "整户无劳动能力兜底保障户"
+        in desks["city"].get(f"/households/{household_id}").text
+    )
 
 
-def test_safety_net_mark_is_removed_when_its_allowance_status_changes(fangfan, desks,
-                                                                      new_id_number):
+def test_safety_net_mark_is_removed_when_its_allowance_status_changes(
+    fangfan, desks, new_id_number
+):
     """Q29: the minimum-allowance or extreme-hardship status changed."""
-    household_id = _household(fangfan, new_id_number(), "monitored", labour="none",
-                              safety_net=True)
+    household_id = _household(
+        fangfan, new_id_number(), "monitored", labour="none", safety_net=True
+    )
     _start(desks, household_id, "safety_net_off")
     _up_to_national_bureau(fangfan, desks, household_id)
     assert _record(fangfan, household_id)["safety_net_household"] is True
@@ -327,7 +382,10 @@ def test_national_refusal_changes_nothing(fangfan, desks, new_id_number):
 
     assert _record(fangfan, household_id) == before
     assert _instance(fangfan, instance_id).status == "completed"
-    assert "国家乡村振兴局不同意，不作变更" in desks["city"].get(f"/cases/{instance_id}").text
+    assert (
+        "国家乡村振兴局不同意，不作变更"
+        in desks["city"].get(f"/cases/{instance_id}").text
+    )
 
 
 def test_city_head_sends_the_request_back_to_collection(fangfan, desks, new_id_number):
@@ -337,9 +395,16 @@ def test_city_head_sends_the_request_back_to_collection(fangfan, desks, new_id_n
 
     for _ in range(2):
         _complete(city, household_id, "city_collect", COLLECT)
-        _complete(city, household_id, "city_head_review", {
-            **HEAD_APPROVES, "city_head_decision": "return",
-            "city_head_reasons": "缺少原风险消除公告"})
+        _complete(
+            city,
+            household_id,
+            "city_head_review",
+            {
+                **HEAD_APPROVES,
+                "city_head_decision": "return",
+                "city_head_reasons": "缺少原风险消除公告",
+            },
+        )
         assert city.task_for(household_id, "city_collect")
         assert not desks["province"].task_for(household_id, "province_review")
 
@@ -353,9 +418,16 @@ def test_province_sends_the_request_back_to_the_city(fangfan, desks, new_id_numb
     _start(desks, household_id, "removal")
     _complete(desks["city"], household_id, "city_collect", COLLECT)
     _complete(desks["city"], household_id, "city_head_review", HEAD_APPROVES)
-    _complete(desks["province"], household_id, "province_review", {
-        **PROVINCE_APPROVES, "province_review_decision": "return",
-        "province_review_reasons": "请补充错误录入的原始凭证"})
+    _complete(
+        desks["province"],
+        household_id,
+        "province_review",
+        {
+            **PROVINCE_APPROVES,
+            "province_review_decision": "return",
+            "province_review_reasons": "请补充错误录入的原始凭证",
+        },
+    )
 
     assert desks["city"].task_for(household_id, "city_collect")
     assert not desks["province"].inbox()
@@ -365,17 +437,34 @@ def test_province_sends_the_request_back_to_the_city(fangfan, desks, new_id_numb
     assert _record(fangfan, household_id)["status"] == "removed"
 
 
-@pytest.mark.parametrize("desk, step, fields, end", [
-    ("city", "city_head_review",
-     {**HEAD_APPROVES, "city_head_decision": "reject", "city_head_reasons": "不属于错误录入"},
-     "市级审核不同意"),
-    ("province", "province_review",
-     {**PROVINCE_APPROVES, "province_review_decision": "reject",
-      "province_review_reasons": "依据不足"},
-     "省级审定不同意"),
-])
-def test_rejection_ends_the_request_without_a_change(fangfan, desks, new_id_number,
-                                                     desk, step, fields, end):
+@pytest.mark.parametrize(
+    "desk, step, fields, end",
+    [
+        (
+            "city",
+            "city_head_review",
+            {
+                **HEAD_APPROVES,
+                "city_head_decision": "reject",
+                "city_head_reasons": "不属于错误录入",
+            },
+            "市级审核不同意",
+        ),
+        (
+            "province",
+            "province_review",
+            {
+                **PROVINCE_APPROVES,
+                "province_review_decision": "reject",
+                "province_review_reasons": "依据不足",
+            },
+            "省级审定不同意",
+        ),
+    ],
+)
+def test_rejection_ends_the_request_without_a_change(
+    fangfan, desks, new_id_number, desk, step, fields, end
+):
     household_id = _household(fangfan, new_id_number(), "monitored")
     before = _record(fangfan, household_id)
     instance_id = _start(desks, household_id, "removal")
@@ -397,12 +486,18 @@ def test_city_head_review_records_the_heads_name(fangfan, desks, new_id_number):
 
     city = desks["city"]
     unnamed = {k: v for k, v in HEAD_APPROVES.items() if k != "city_head_name"}
-    refused = city.complete(household_id, "city_head_review",
-                            _dated(city, "city_head_review", unnamed))
+    refused = city.complete(
+        household_id, "city_head_review", _dated(city, "city_head_review", unnamed)
+    )
     assert refused.status_code == 400
     assert "主要负责同志姓名" in refused.text
-    returned = city.complete(household_id, "city_head_review", _dated(
-        city, "city_head_review", {**HEAD_APPROVES, "city_head_decision": "return"}))
+    returned = city.complete(
+        household_id,
+        "city_head_review",
+        _dated(
+            city, "city_head_review", {**HEAD_APPROVES, "city_head_decision": "return"}
+        ),
+    )
     assert returned.status_code == 400 and "理由" in returned.text
 
     assert desks["city"].task_for(household_id, "city_head_review")
@@ -426,23 +521,65 @@ def test_national_consent_cannot_predate_the_application(fangfan, desks, new_id_
     assert desks["province"].task_for(household_id, "record_national_consent")
 
 
-@pytest.mark.parametrize("status, labour, safety_net, kind, more, reason", [
-    ("monitored", "full", False, "rollback", {"change_rollback_of": "elimination"},
-     "只有“已消除风险”的农户才能回退此项"),
-    ("eliminated", "full", False, "rollback", {"change_rollback_of": "identification"},
-     "只有“监测对象”的农户才能回退此项"),
-    ("monitored", "full", False, "safety_net_on",
-     {"change_safety_net_support": "minimum_allowance_full"}, "有家庭成员具有劳动能力"),
-    ("eliminated", "none", False, "safety_net_on",
-     {"change_safety_net_support": "minimum_allowance_full"}, "只有未消除风险的监测对象"),
-    ("monitored", "none", True, "safety_net_on",
-     {"change_safety_net_support": "minimum_allowance_full"}, "已标识为整户无劳动能力兜底保障户"),
-    ("monitored", "none", False, "safety_net_off", {}, "未标识为整户无劳动能力兜底保障户"),
-])
-def test_the_change_must_fit_the_household(fangfan, desks, new_id_number, status,
-                                           labour, safety_net, kind, more, reason):
-    household_id = _household(fangfan, new_id_number(), status, labour=labour,
-                              safety_net=safety_net)
+@pytest.mark.parametrize(
+    "status, labour, safety_net, kind, more, reason",
+    [
+        (
+            "monitored",
+            "full",
+            False,
+            "rollback",
+            {"change_rollback_of": "elimination"},
+            "只有“已消除风险”的农户才能回退此项",
+        ),
+        (
+            "eliminated",
+            "full",
+            False,
+            "rollback",
+            {"change_rollback_of": "identification"},
+            "只有“监测对象”的农户才能回退此项",
+        ),
+        (
+            "monitored",
+            "full",
+            False,
+            "safety_net_on",
+            {"change_safety_net_support": "minimum_allowance_full"},
+            "有家庭成员具有劳动能力",
+        ),
+        (
+            "eliminated",
+            "none",
+            False,
+            "safety_net_on",
+            {"change_safety_net_support": "minimum_allowance_full"},
+            "只有未消除风险的监测对象",
+        ),
+        (
+            "monitored",
+            "none",
+            True,
+            "safety_net_on",
+            {"change_safety_net_support": "minimum_allowance_full"},
+            "已标识为整户无劳动能力兜底保障户",
+        ),
+        (
+            "monitored",
+            "none",
+            False,
+            "safety_net_off",
+            {},
+            "未标识为整户无劳动能力兜底保障户",
+        ),
+    ],
+)
+def test_the_change_must_fit_the_household(
+    fangfan, desks, new_id_number, status, labour, safety_net, kind, more, reason
+):
+    household_id = _household(
+        fangfan, new_id_number(), status, labour=labour, safety_net=safety_net
+    )
     before = _record(fangfan, household_id)
 
     response = _request(desks["city"], household_id, kind, **more)
@@ -453,24 +590,30 @@ def test_the_change_must_fit_the_household(fangfan, desks, new_id_number, status
 
 
 def test_rollback_of_a_second_identification_after_elimination_is_refused(
-        fangfan, desks, new_id_number):
+    fangfan, desks, new_id_number
+):
     """Q31: the earlier record of an eliminated household identified again is gone."""
-    household_id = _household(fangfan, new_id_number(), "monitored",
-                              status_before="eliminated")
+    household_id = _household(
+        fangfan, new_id_number(), "monitored", status_before="eliminated"
+    )
 
-    response = _request(desks["city"], household_id, "rollback",
-                        change_rollback_of="identification")
+    response = _request(
+        desks["city"], household_id, "rollback", change_rollback_of="identification"
+    )
 
     assert response.status_code == 409 and "风险消除后再次识别" in response.text
     assert _cases(fangfan) == 0
 
 
-def test_ordinary_household_has_nothing_to_remove_or_roll_back(fangfan, desks,
-                                                               new_id_number):
+def test_ordinary_household_has_nothing_to_remove_or_roll_back(
+    fangfan, desks, new_id_number
+):
     household_id = _household(fangfan, new_id_number(), "ordinary")
 
-    assert 'data-process="status_change"' not in desks["city"].get(
-        f"/households/{household_id}").text
+    assert (
+        'data-process="status_change"'
+        not in desks["city"].get(f"/households/{household_id}").text
+    )
     response = _request(desks["city"], household_id, "removal")
     assert response.status_code == 409 and "一般农户" in response.text
 
@@ -491,16 +634,20 @@ def test_one_request_at_a_time_per_household(fangfan, desks, new_id_number):
     household_id = _household(fangfan, new_id_number(), "monitored")
     first = _start(desks, household_id, "removal")
 
-    response = _request(desks["city"], household_id, "rollback",
-                        change_rollback_of="identification")
+    response = _request(
+        desks["city"], household_id, "rollback", change_rollback_of="identification"
+    )
 
     assert response.status_code == 409
-    assert f"已有正在办理的清退、回退或兜底身份变更申请（案件#{first}）" in response.text
+    assert (
+        f"已有正在办理的清退、回退或兜底身份变更申请（案件#{first}）" in response.text
+    )
     assert _cases(fangfan) == 1
 
 
-def test_consent_is_not_applied_when_the_household_changed_meanwhile(fangfan, desks,
-                                                                     new_id_number):
+def test_consent_is_not_applied_when_the_household_changed_meanwhile(
+    fangfan, desks, new_id_number
+):
     household_id = _household(fangfan, new_id_number(), "monitored")
     _start(desks, household_id, "rollback", change_rollback_of="identification")
     _up_to_national_bureau(fangfan, desks, household_id)
@@ -508,9 +655,11 @@ def test_consent_is_not_applied_when_the_household_changed_meanwhile(fangfan, de
         household = session.get(Household, household_id)
         household.status, household.eliminated_on = "eliminated", date(2026, 12, 20)
 
-    refused = desks["province"].complete(household_id, "record_national_consent",
-                                         _dated(desks["province"],
-                                                "record_national_consent", CONSENT))
+    refused = desks["province"].complete(
+        household_id,
+        "record_national_consent",
+        _dated(desks["province"], "record_national_consent", CONSENT),
+    )
 
     assert refused.status_code == 409
     assert "国家乡村振兴局同意的回退已不能执行" in refused.text
@@ -545,20 +694,34 @@ def test_model_keeps_every_step_at_city_or_province_level():
     """Q40: the lanes are the city and provincial bureaus only, every step drawn."""
     sources = specs.read_sources("status_change")
     model = specs.parse("status_change", sources)
-    user_tasks = {name: ts.lane for name, ts in model.spec.task_specs.items()
-                  if ts.__class__.__name__ == "UserTask"}
+    user_tasks = {
+        name: ts.lane
+        for name, ts in model.spec.task_specs.items()
+        if ts.__class__.__name__ == "UserTask"
+    }
     assert user_tasks == {
-        "city_collect": "市乡村振兴局", "city_head_review": "市乡村振兴局",
-        "province_review": "省乡村振兴局", "province_apply": "省乡村振兴局",
-        "record_national_consent": "省乡村振兴局"}
+        "city_collect": "市乡村振兴局",
+        "city_head_review": "市乡村振兴局",
+        "province_review": "省乡村振兴局",
+        "province_apply": "省乡村振兴局",
+        "record_national_consent": "省乡村振兴局",
+    }
     assert {role_for_lane(lane).code for lane in user_tasks.values()} == {
-        "city_bureau", "province_bureau"}
+        "city_bureau",
+        "province_bureau",
+    }
 
     tree = etree.fromstring(sources["status_change.bpmn"].encode())
-    ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
-          "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI"}
-    drawn = set(tree.xpath("//bpmndi:BPMNShape/@bpmnElement"
-                           " | //bpmndi:BPMNEdge/@bpmnElement", namespaces=ns))
+    ns = {
+        "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+        "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    }
+    drawn = set(
+        tree.xpath(
+            "//bpmndi:BPMNShape/@bpmnElement" " | //bpmndi:BPMNEdge/@bpmnElement",
+            namespaces=ns,
+        )
+    )
     process = tree.xpath("//bpmn:process", namespaces=ns)[0]
     elements = {e.get("id") for e in process if e.get("id")} - {"laneset_status_change"}
     assert elements <= drawn

@@ -27,8 +27,7 @@ def create_app(fangfan, secret_key: str | None = None, testing: bool = False) ->
 
     from . import auth, cases, clock_pages, households, inbox, lines, notices, tasks
 
-    for module in (auth, inbox, tasks, cases, households, notices, lines,
-                   clock_pages):
+    for module in (auth, inbox, tasks, cases, households, notices, lines, clock_pages):
         app.register_blueprint(module.blueprint)
     auth.install(app)
 
@@ -36,11 +35,13 @@ def create_app(fangfan, secret_key: str | None = None, testing: bool = False) ->
         yuan=yuan,
         mask_id=mask_id_number,
         mask_phone=mask_phone,
-        local=lambda moment: moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
-        if moment else "",
+        local=lambda moment: (
+            moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if moment else ""
+        ),
     )
-    app.jinja_env.globals.update(CATEGORIES=CATEGORIES, STATES=STATES, ROLES=BY_CODE,
-                                  CLUE_TAKERS=CLUE_TAKERS)
+    app.jinja_env.globals.update(
+        CATEGORIES=CATEGORIES, STATES=STATES, ROLES=BY_CODE, CLUE_TAKERS=CLUE_TAKERS
+    )
 
     @app.before_request
     def refuse_impossible_ids():
@@ -57,30 +58,51 @@ def create_app(fangfan, secret_key: str | None = None, testing: bool = False) ->
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data:; frame-ancestors 'none'")
+            "img-src 'self' data:; frame-ancestors 'none'",
+        )
         return response
 
     @app.errorhandler(400)
     def bad_request(_error):
-        return render_template(
-            "message.html", title="提交无效",
-            message="页面已过期或提交内容无效（可能是登录已超时）。请返回上一页，刷新后重新填写提交。",
-        ), 400
+        return (
+            render_template(
+                "message.html",
+                title="提交无效",
+                message="页面已过期或提交内容无效（可能是登录已超时）。请返回上一页，刷新后重新填写提交。",
+            ),
+            400,
+        )
 
     @app.errorhandler(403)
     def forbidden(_error):
-        return render_template("message.html", title="无权访问",
-                               message="该内容不在您的岗位或辖区范围内。"), 403
+        return (
+            render_template(
+                "message.html",
+                title="无权访问",
+                message="该内容不在您的岗位或辖区范围内。",
+            ),
+            403,
+        )
 
     @app.errorhandler(404)
     def not_found(_error):
-        return render_template("message.html", title="未找到",
-                               message="您要找的页面或案件不存在。"), 404
+        return (
+            render_template(
+                "message.html", title="未找到", message="您要找的页面或案件不存在。"
+            ),
+            404,
+        )
 
     @app.errorhandler(413)
     def too_large(_error):
-        return render_template("message.html", title="提交内容过大",
-                               message="提交的内容超过 1 MB，请精简后重试。"), 413
+        return (
+            render_template(
+                "message.html",
+                title="提交内容过大",
+                message="提交的内容超过 1 MB，请精简后重试。",
+            ),
+            413,
+        )
 
     return app
 

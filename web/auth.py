@@ -97,8 +97,9 @@ def login():
             if not target.startswith("/") or target.startswith(("//", "/\\")):
                 target = url_for("inbox.index")
             return redirect(target)
-    return render_template("login.html", error=error, username=username), \
+    return render_template("login.html", error=error, username=username), (
         401 if error else 200
+    )
 
 
 def _check_password(username: str, password: str) -> tuple[User | None, str | None]:

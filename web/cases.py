@@ -45,24 +45,40 @@ def show(instance_id: int):
         if instance is None:
             abort(404)
         if not within(instance.division_code, g.user.division_code):
-            return render_template("message.html", title="无权查看",
-                                   message="该案件不在您的辖区内。"), 403
+            return (
+                render_template(
+                    "message.html", title="无权查看", message="该案件不在您的辖区内。"
+                ),
+                403,
+            )
 
         household = session.get(Household, instance.household_id)
         events = history.events_of(session, instance.id)
-        tasks = list(session.scalars(
-            select(OpenTask).where(OpenTask.instance_id == instance.id)))
-        timers = list(session.scalars(
-            select(WaitingTimer).where(WaitingTimer.instance_id == instance.id)
-            .order_by(WaitingTimer.due_at)))
+        tasks = list(
+            session.scalars(select(OpenTask).where(OpenTask.instance_id == instance.id))
+        )
+        timers = list(
+            session.scalars(
+                select(WaitingTimer)
+                .where(WaitingTimer.instance_id == instance.id)
+                .order_by(WaitingTimer.due_at)
+            )
+        )
         place = full_name(session, household.division_code, " / ")
         now = clock.now(session)
         names = queries.display_names(session, events)
 
     return render_template(
-        "case.html", instance=instance, household=household, place=place,
-        tasks=tasks, timers=timers, now=now, facts=case_facts(events),
-        timeline=timeline(events, names), chain_breaks=history.verify_chain(events),
+        "case.html",
+        instance=instance,
+        household=household,
+        place=place,
+        tasks=tasks,
+        timers=timers,
+        now=now,
+        facts=case_facts(events),
+        timeline=timeline(events, names),
+        chain_breaks=history.verify_chain(events),
         full_view=g.user.role in FULL_VIEW_ROLES,
         done_steps=sorted({e.task_name for e in events if e.task_name}),
         warning_lead=WARNING_LEAD,
@@ -87,18 +103,30 @@ def diagram(instance_id: int):
 def new_clue():
     """A risk clue (guide Q34) about a known or newly registered household."""
     if g.user.role not in CLUE_TAKERS:
-        return render_template("message.html", title="无权登记",
-                               message="只有村级、镇级、县级乡村振兴部门和12317热线可以登记风险线索。"), 403
+        return (
+            render_template(
+                "message.html",
+                title="无权登记",
+                message="只有村级、镇级、县级乡村振兴部门和12317热线可以登记风险线索。",
+            ),
+            403,
+        )
 
     errors, status = {}, 200
     if request.method == "POST":
         try:
             instance_id = fangfan().engine.start(
-                "identification", _household_for_clue(request.form),
-                {"clue": {"source": request.form.get("source"),
-                          "description": request.form.get("description", ""),
-                          "date": request.form.get("date") or None}},
-                current_official())
+                "identification",
+                _household_for_clue(request.form),
+                {
+                    "clue": {
+                        "source": request.form.get("source"),
+                        "description": request.form.get("description", ""),
+                        "date": request.form.get("date") or None,
+                    }
+                },
+                current_official(),
+            )
         except InvalidData as error:
             errors, status = {e.path: e.message for e in error.errors}, 400
         except CommandError as error:
@@ -111,10 +139,19 @@ def new_clue():
         households = queries.households(session, g.user.division_code)
         villages = queries.villages(session, g.user.division_code)
         today = local_date(clock.now(session)).isoformat()
-    return render_template("clue.html", households=households, villages=villages,
-                           clue_states=procedure_for("identification").from_states,
-                           sources=CLUE_SOURCES, errors=errors, form=request.form,
-                           today=today), status
+    return (
+        render_template(
+            "clue.html",
+            households=households,
+            villages=villages,
+            clue_states=procedure_for("identification").from_states,
+            sources=CLUE_SOURCES,
+            errors=errors,
+            form=request.form,
+            today=today,
+        ),
+        status,
+    )
 
 
 def _household_for_clue(form) -> int | dict:
@@ -139,16 +176,23 @@ def _household_for_clue(form) -> int | dict:
         errors.append(_error("head_id_number", problem))
     if phone and not re.fullmatch(r"1[3-9][0-9]{9}", phone):
         errors.append(_error("phone", "联系电话应为11位手机号码"))
-    if (not re.fullmatch(r"[0-9]{12}", division_code)
-            or division_level(division_code) != 5
-            or not within(division_code, g.user.division_code)):
+    if (
+        not re.fullmatch(r"[0-9]{12}", division_code)
+        or division_level(division_code) != 5
+        or not within(division_code, g.user.division_code)
+    ):
         errors.append(_error("division_code", "请选择您辖区内的村"))
     if errors:
         raise InvalidData(errors)
 
-    return {"division_code": division_code, "head_name": head_name,
-            "head_id_number": id_number, "phone": phone or None,
-            "lifted_out": form.get("lifted_out") == "on", "members": []}
+    return {
+        "division_code": division_code,
+        "head_name": head_name,
+        "head_id_number": id_number,
+        "phone": phone or None,
+        "lifted_out": form.get("lifted_out") == "on",
+        "members": [],
+    }
 
 
 def _error(path: str, message: str):

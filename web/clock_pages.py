@@ -22,8 +22,14 @@ def page():
     error = None
     if request.method == "POST":
         if g.user.role not in CLOCK_ROLES:
-            return render_template("message.html", title="无权操作",
-                                   message="只有流程管理员和县级乡村振兴部门可以拨动模拟时钟。"), 403
+            return (
+                render_template(
+                    "message.html",
+                    title="无权操作",
+                    message="只有流程管理员和县级乡村振兴部门可以拨动模拟时钟。",
+                ),
+                403,
+            )
         try:
             days = float(request.form.get("days", "0"))
             if not 0.01 <= days <= 366:
@@ -33,8 +39,9 @@ def page():
             error = "请输入 0.01 到 366 之间的天数"
         else:
             try:
-                fangfan().advance_clock(days, Official(g.user.username, g.user.role,
-                                                        g.user.division_code))
+                fangfan().advance_clock(
+                    days, Official(g.user.username, g.user.role, g.user.division_code)
+                )
             except clock.ClockError as refused:
                 error = str(refused)
             else:
@@ -44,8 +51,16 @@ def page():
     with fangfan().reads() as session:
         now = clock.now(session)
         simulated = clock.is_simulated(session)
-        moves = [e for e in history.events_of(session, history.SYSTEM_STREAM)
-                 if e.kind == EventKind.CLOCK_ADVANCED][-20:]
-    return render_template("clock.html", now=now, simulated=simulated, moves=moves,
-                           error=error, may_move=g.user.role in CLOCK_ROLES), \
-        400 if error else 200
+        moves = [
+            e
+            for e in history.events_of(session, history.SYSTEM_STREAM)
+            if e.kind == EventKind.CLOCK_ADVANCED
+        ][-20:]
+    return render_template(
+        "clock.html",
+        now=now,
+        simulated=simulated,
+        moves=moves,
+        error=error,
+        may_move=g.user.role in CLOCK_ROLES,
+    ), (400 if error else 200)

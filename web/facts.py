@@ -60,20 +60,26 @@ def timeline(events, names: dict[str, str] | None = None) -> list[dict]:
     names = {"system": "系统", **(names or {})}
     rows = []
     for event in events:
-        form = event.data.get("form") if event.kind == EventKind.TASK_COMPLETED else None
+        form = (
+            event.data.get("form") if event.kind == EventKind.TASK_COMPLETED else None
+        )
         if event.kind == EventKind.STARTED:
             form = _start_form(event.data.get("process"))
         fields = []
         if form:
             try:
-                fields = formfields.build(forms.load_form(form), event.data.get("data", {}))
+                fields = formfields.build(
+                    forms.load_form(form), event.data.get("data", {})
+                )
             except (OSError, ValueError):
                 fields = []
-        rows.append({
-            "event": event,
-            "label": KIND_LABELS.get(event.kind, event.kind),
-            "title": event.data.get("title") or event.task_name or "",
-            "fields": fields,
-            "actor_name": names.get(event.actor, event.actor),
-        })
+        rows.append(
+            {
+                "event": event,
+                "label": KIND_LABELS.get(event.kind, event.kind),
+                "title": event.data.get("title") or event.task_name or "",
+                "fields": fields,
+                "actor_name": names.get(event.actor, event.actor),
+            }
+        )
     return rows

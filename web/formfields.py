@@ -21,7 +21,8 @@ _YUAN = re.compile(r"^-?\d+(\.\d{1,2})?$")
 class Field:
     name: str
     title: str
-    kind: str  # text, textarea, number, money, date, select, checkbox, checks, rows, group
+    #: text, textarea, number, money, date, select, checkbox, checks, rows, group
+    kind: str
     required: bool = False
     value: object = None
     options: list[tuple[str, str]] = field(default_factory=list)
@@ -35,15 +36,22 @@ class Field:
 
 def _options(schema: dict) -> list[tuple[str, str]]:
     if "oneOf" in schema:
-        return [(str(o.get("const")), o.get("title", str(o.get("const"))))
-                for o in schema["oneOf"] if "const" in o]
+        return [
+            (str(o.get("const")), o.get("title", str(o.get("const"))))
+            for o in schema["oneOf"]
+            if "const" in o
+        ]
     if "enum" in schema:
         return [(str(v), str(v)) for v in schema["enum"]]
     return []
 
 
-def build(schema: dict, data: dict | None, errors: dict[str, str] | None = None,
-          prefix: str = "") -> list[Field]:
+def build(
+    schema: dict,
+    data: dict | None,
+    errors: dict[str, str] | None = None,
+    prefix: str = "",
+) -> list[Field]:
     """The fields of an object schema, filled with ``data`` and marked with errors."""
     data = data or {}
     errors = errors or {}
@@ -57,33 +65,55 @@ def build(schema: dict, data: dict | None, errors: dict[str, str] | None = None,
 
 def _field(name: str, schema: dict, value, required: bool, errors: dict) -> Field:
     title = schema.get("title", name.rsplit(".", 1)[-1])
-    base = dict(name=name, title=title, required=required,
-                description=schema.get("description", ""),
-                error=_beside_field(errors.get(name, "")))
+    base = dict(
+        name=name,
+        title=title,
+        required=required,
+        description=schema.get("description", ""),
+        error=_beside_field(errors.get(name, "")),
+    )
     kind = schema.get("type")
 
     if kind == "object":
-        return Field(kind="group", children=build(schema, value if isinstance(value, dict)
-                                                  else {}, errors, name + "."), **base)
+        return Field(
+            kind="group",
+            children=build(
+                schema, value if isinstance(value, dict) else {}, errors, name + "."
+            ),
+            **base,
+        )
 
     if kind == "array":
         items = schema.get("items", {})
         if items.get("type") == "object":
-            rows = [build(items, row, errors, f"{name}.{index}.")
-                    for index, row in enumerate(value or [{}])
-                    if isinstance(row, dict)]
-            return Field(kind="rows", rows=rows, template=build(items, {}, {},
-                                                                f"{name}.__index__."),
-                         **base)
-        return Field(kind="checks", options=_options(items),
-                     value=[str(v) for v in value or []], **base)
+            rows = [
+                build(items, row, errors, f"{name}.{index}.")
+                for index, row in enumerate(value or [{}])
+                if isinstance(row, dict)
+            ]
+            return Field(
+                kind="rows",
+                rows=rows,
+                template=build(items, {}, {}, f"{name}.__index__."),
+                **base,
+            )
+        return Field(
+            kind="checks",
+            options=_options(items),
+            value=[str(v) for v in value or []],
+            **base,
+        )
 
     if kind == "boolean":
         return Field(kind="checkbox", value=bool(value), **base)
 
     if _options(schema):
-        return Field(kind="select", options=_options(schema),
-                     value="" if value is None else str(value), **base)
+        return Field(
+            kind="select",
+            options=_options(schema),
+            value="" if value is None else str(value),
+            **base,
+        )
 
     if kind == "integer" and schema.get("x-money"):
         shown = yuan(value) if isinstance(value, int) else value
@@ -123,11 +153,19 @@ def _parse_value(name: str, schema: dict, form):
     if kind == "array":
         items = schema.get("items", {})
         if items.get("type") == "object":
-            indices = sorted({int(m.group(1)) for k in form.keys()
-                              if (m := re.match(re.escape(name) + r"\.(\d+)\.", k))})
+            indices = sorted(
+                {
+                    int(m.group(1))
+                    for k in form.keys()
+                    if (m := re.match(re.escape(name) + r"\.(\d+)\.", k))
+                }
+            )
             rows = [parse(items, form, f"{name}.{i}.") for i in indices]
-            return [row for row in rows if any(v not in ("", None, False)
-                                               for v in row.values())]
+            return [
+                row
+                for row in rows
+                if any(v not in ("", None, False) for v in row.values())
+            ]
         return [_scalar(items, v) for v in form.getlist(name)]
 
     if kind == "boolean":

@@ -54,21 +54,35 @@ def index():
 def show(household_id: int):
     with fangfan().reads() as session:
         household = _household_in_reach(session, household_id)
-        cases = list(session.scalars(select(Instance)
-                                     .where(Instance.household_id == household.id)
-                                     .order_by(Instance.started_at)))
+        cases = list(
+            session.scalars(
+                select(Instance)
+                .where(Instance.household_id == household.id)
+                .order_by(Instance.started_at)
+            )
+        )
         place = full_name(session, household.division_code, " / ")
 
-    startable = [p for p in all_procedures()
-                 if p.start_form and p.may_start(household, g.user.role)]
+    startable = [
+        p
+        for p in all_procedures()
+        if p.start_form and p.may_start(household, g.user.role)
+    ]
     titles = {p.process_id: p.title for p in all_procedures()}
-    return render_template("household.html", household=household, cases=cases,
-                           place=place, startable=startable, titles=titles,
-                           full_view=g.user.role in FULL_VIEW_ROLES)
+    return render_template(
+        "household.html",
+        household=household,
+        cases=cases,
+        place=place,
+        startable=startable,
+        titles=titles,
+        full_view=g.user.role in FULL_VIEW_ROLES,
+    )
 
 
-@blueprint.route("/households/<int:household_id>/start/<process_id>",
-                 methods=["GET", "POST"])
+@blueprint.route(
+    "/households/<int:household_id>/start/<process_id>", methods=["GET", "POST"]
+)
 @login_required
 def start(household_id: int, process_id: str):
     try:
@@ -88,8 +102,9 @@ def start(household_id: int, process_id: str):
         try:
             if problems:
                 raise InvalidData(problems)
-            instance_id = fangfan().engine.start(process_id, household_id, data,
-                                                 current_official())
+            instance_id = fangfan().engine.start(
+                process_id, household_id, data, current_official()
+            )
         except InvalidData as error:
             errors, status = {e.path: e.message for e in error.errors}, 400
         except CommandError as error:
@@ -98,6 +113,14 @@ def start(household_id: int, process_id: str):
             flash(f"已发起：{procedure.title}")
             return redirect(url_for("cases.show", instance_id=instance_id))
 
-    return render_template("start.html", household=household, procedure=procedure,
-                           schema=schema, fields=formfields.build(schema, data, errors),
-                           errors=errors), status
+    return (
+        render_template(
+            "start.html",
+            household=household,
+            procedure=procedure,
+            schema=schema,
+            fields=formfields.build(schema, data, errors),
+            errors=errors,
+        ),
+        status,
+    )

@@ -26,5 +26,11 @@ def index():
         cases = queries.cases(session, g.user.division_code, limit=50)
         simulated = clock.is_simulated(session)
 
-    return render_template("inbox.html", tasks=tasks, cases=cases, now=now,
-                           warning_lead=WARNING_LEAD, simulated=simulated)
+    return render_template(
+        "inbox.html",
+        tasks=tasks,
+        cases=cases,
+        now=now,
+        warning_lead=WARNING_LEAD,
+        simulated=simulated,
+    )

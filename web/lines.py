@@ -28,8 +28,14 @@ def page():
     error = None
     if request.method == "POST":
         if g.user.role not in LINE_SETTERS:
-            return render_template("message.html", title="无权操作",
-                                   message="监测线由省乡村振兴局设定。"), 403
+            return (
+                render_template(
+                    "message.html",
+                    title="无权操作",
+                    message="监测线由省乡村振兴局设定。",
+                ),
+                403,
+            )
         try:
             year = int(request.form.get("year", ""))
             yuan = int(request.form.get("yuan", ""))
@@ -45,9 +51,18 @@ def page():
                 return redirect(url_for("lines.page"))
 
     with fangfan().reads() as session:
-        lines = list(session.scalars(select(MonitoringLine)
-                                     .order_by(MonitoringLine.year.desc())))
-        changes = [e for e in history.events_of(session, history.SYSTEM_STREAM)
-                   if e.kind == EventKind.LINE_SET][-20:]
-    return render_template("lines.html", lines=lines, changes=changes, error=error,
-                           may_set=g.user.role in LINE_SETTERS), 400 if error else 200
+        lines = list(
+            session.scalars(select(MonitoringLine).order_by(MonitoringLine.year.desc()))
+        )
+        changes = [
+            e
+            for e in history.events_of(session, history.SYSTEM_STREAM)
+            if e.kind == EventKind.LINE_SET
+        ][-20:]
+    return render_template(
+        "lines.html",
+        lines=lines,
+        changes=changes,
+        error=error,
+        may_set=g.user.role in LINE_SETTERS,
+    ), (400 if error else 200)

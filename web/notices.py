@@ -49,8 +49,10 @@ def index():
         villages = session.execute(
             select(Division.code, Division.name, func.count(OpenTask.task_id))
             .join(OpenTask, OpenTask.division_code == Division.code)
-            .where(_IS_NOTICE, in_jurisdiction(OpenTask.division_code,
-                                               g.user.division_code))
+            .where(
+                _IS_NOTICE,
+                in_jurisdiction(OpenTask.division_code, g.user.division_code),
+            )
             .group_by(Division.code, Division.name)
             .order_by(Division.code)
         ).all()
@@ -71,9 +73,15 @@ def village(village_code: str):
         if division is None:
             abort(404)
         rows = session.execute(
-            select(OpenTask.created_at, OpenTask.due_at, Instance.process_id,
-                   Household.head_name, Household.members, Household.lifted_out,
-                   Household.category)
+            select(
+                OpenTask.created_at,
+                OpenTask.due_at,
+                Instance.process_id,
+                Household.head_name,
+                Household.members,
+                Household.lifted_out,
+                Household.category,
+            )
             .join(Instance, Instance.id == OpenTask.instance_id)
             .join(Household, Household.id == OpenTask.household_id)
             .where(_IS_NOTICE, OpenTask.division_code == village_code)
@@ -81,11 +89,16 @@ def village(village_code: str):
         ).all()
         today = local_date(clock.now(session))
 
-    lines = [NoticeLine(head_name=row.head_name, member_count=len(row.members or []),
-                        lifted_out=row.lifted_out,
-                        procedure=titles.get(row.process_id, row.process_id),
-                        category=CATEGORIES.get(row.category or "", ""),
-                        starts=local_date(row.created_at),
-                        ends=local_date(row.due_at) if row.due_at else None)
-             for row in rows]
+    lines = [
+        NoticeLine(
+            head_name=row.head_name,
+            member_count=len(row.members or []),
+            lifted_out=row.lifted_out,
+            procedure=titles.get(row.process_id, row.process_id),
+            category=CATEGORIES.get(row.category or "", ""),
+            starts=local_date(row.created_at),
+            ends=local_date(row.due_at) if row.due_at else None,
+        )
+        for row in rows
+    ]
     return render_template("notice.html", division=division, lines=lines, today=today)

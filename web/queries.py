@@ -23,8 +23,10 @@ def inbox(session: Session, role: str, division_code: str):
         select(OpenTask, Household, Division.name)
         .join(Household, Household.id == OpenTask.household_id)
         .join(Division, Division.code == OpenTask.division_code)
-        .where(OpenTask.role == role, in_jurisdiction(OpenTask.division_code,
-                                                      division_code))
+        .where(
+            OpenTask.role == role,
+            in_jurisdiction(OpenTask.division_code, division_code),
+        )
         .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.created_at)
         .limit(500)
     ).all()
@@ -42,9 +44,11 @@ def cases(session: Session, division_code: str, limit: int = 100):
 
 
 def households(session: Session, division_code: str, status: str | None = None):
-    query = (select(Household)
-             .where(in_jurisdiction(Household.division_code, division_code))
-             .order_by(Household.division_code, Household.head_name))
+    query = (
+        select(Household)
+        .where(in_jurisdiction(Household.division_code, division_code))
+        .order_by(Household.division_code, Household.head_name)
+    )
     if status:
         query = query.where(Household.status == status)
     return list(session.scalars(query.limit(1000)))
@@ -52,17 +56,21 @@ def households(session: Session, division_code: str, status: str | None = None):
 
 def villages(session: Session, division_code: str):
     """The villages an official may register a household in."""
-    return list(session.scalars(
-        select(Division)
-        .where(Division.level == 5, in_jurisdiction(Division.code, division_code))
-        .order_by(Division.code)
-        .limit(2000)
-    ))
+    return list(
+        session.scalars(
+            select(Division)
+            .where(Division.level == 5, in_jurisdiction(Division.code, division_code))
+            .order_by(Division.code)
+            .limit(2000)
+        )
+    )
 
 
 def display_names(session: Session, events) -> dict[str, str]:
     """Login name → display name of the officials who appear in ``events``."""
     usernames = {event.actor for event in events}
-    return dict(session.execute(
-        select(User.username, User.display_name).where(User.username.in_(usernames))
-    ).all())
+    return dict(
+        session.execute(
+            select(User.username, User.display_name).where(User.username.in_(usernames))
+        ).all()
+    )

@@ -46,8 +46,14 @@ def show(task_id: str):
     loaded = _load(task_id)
     if loaded is None:
         status = 409 if request.method == "POST" else 404
-        return render_template("message.html", title="任务已办理",
-                               message="该任务已办理或已不存在，请返回待办列表刷新。"), status
+        return (
+            render_template(
+                "message.html",
+                title="任务已办理",
+                message="该任务已办理或已不存在，请返回待办列表刷新。",
+            ),
+            status,
+        )
     open_task, instance, household, events, place, now, names = loaded
     refusal = _refusal(open_task)
     if refusal:
@@ -63,15 +69,31 @@ def show(task_id: str):
             errors = {e.path: e.message for e in error.errors}
             status = 400
         except CommandError as error:
-            return render_template("message.html", title="未能提交",
-                                   message=error.message_zh), 409
+            return (
+                render_template(
+                    "message.html", title="未能提交", message=error.message_zh
+                ),
+                409,
+            )
         else:
             flash(f"已提交：{open_task.title}")
             return redirect(url_for("cases.show", instance_id=instance.id))
 
     fields = formfields.build(schema, data, errors)
-    return render_template("task.html", task=open_task, instance=instance,
-                           household=household, place=place, schema=schema,
-                           fields=fields, errors=errors, now=now,
-                           facts=case_facts(events), warning_lead=WARNING_LEAD,
-                           timeline=timeline(events, names)), status
+    return (
+        render_template(
+            "task.html",
+            task=open_task,
+            instance=instance,
+            household=household,
+            place=place,
+            schema=schema,
+            fields=fields,
+            errors=errors,
+            now=now,
+            facts=case_facts(events),
+            warning_lead=WARNING_LEAD,
+            timeline=timeline(events, names),
+        ),
+        status,
+    )

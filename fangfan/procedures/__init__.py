@@ -44,23 +44,28 @@ class Procedure:
             .limit(1)
         )
         if found is None:
-            raise NotFound(f"model {self.process_id} is not deployed",
-                           "流程模型尚未部署，请联系流程管理员")
+            raise NotFound(
+                f"model {self.process_id} is not deployed",
+                "流程模型尚未部署，请联系流程管理员",
+            )
         return found
 
     def may_start(self, household: Household, role: str | None) -> bool:
         """Whether the page should offer this procedure to an official of ``role``."""
         return role in self.starters and household.status in self.from_states
 
-    def check_start(self, session: Session, household: Household, official,
-                    data: dict) -> None:
+    def check_start(
+        self, session: Session, household: Household, official, data: dict
+    ) -> None:
         """Refuse, with the reason, a start the role or the household's state forbids.
 
         ``official`` is None when another procedure starts this one.
         """
         if official is not None and official.role not in self.starters:
-            raise NotAllowed(f"role {official.role} may not start {self.process_id}",
-                             f"您的岗位不能发起“{self.title}”")
+            raise NotAllowed(
+                f"role {official.role} may not start {self.process_id}",
+                f"您的岗位不能发起“{self.title}”",
+            )
         if household.status not in self.from_states:
             raise household_states.refuse(household, f"发起“{self.title}”")
 
@@ -72,26 +77,30 @@ class Procedure:
         """
         return None
 
-    def start_data(self, session: Session, household: Household, data: dict,
-                   now: datetime) -> dict:
+    def start_data(
+        self, session: Session, household: Household, data: dict, now: datetime
+    ) -> dict:
         return dict(data)
 
     def on_start(self, household: Household, now: datetime) -> None:
         pass
 
-    def check_task(self, task_name: str, data: dict, workflow_data: dict,
-                   task_data: dict) -> list:
+    def check_task(
+        self, task_name: str, data: dict, workflow_data: dict, task_data: dict
+    ) -> list:
         return []
 
-    def on_task_completed(self, household: Household, task_name: str, data: dict,
-                          workflow, now: datetime) -> None:
+    def on_task_completed(
+        self, household: Household, task_name: str, data: dict, workflow, now: datetime
+    ) -> None:
         pass
 
     def on_engine_steps(self, household: Household, workflow, now: datetime) -> None:
         pass
 
-    def follow_ups(self, household: Household, workflow,
-                   task_name: str | None) -> list[tuple[str, dict]]:
+    def follow_ups(
+        self, household: Household, workflow, task_name: str | None
+    ) -> list[tuple[str, dict]]:
         """Procedures to start, in the same transaction, after a command.
 
         ``task_name`` is the task the command completed (None for a start or a
@@ -107,9 +116,11 @@ def review_problems(data: dict, prefix: str = "") -> list:
 
     from ..rules import vote_problem
 
-    problem = vote_problem(data.get(f"{prefix}review_result"),
-                           data.get(f"{prefix}review_votes_for", 0),
-                           data.get(f"{prefix}review_votes_against", 0))
+    problem = vote_problem(
+        data.get(f"{prefix}review_result"),
+        data.get(f"{prefix}review_votes_for", 0),
+        data.get(f"{prefix}review_votes_against", 0),
+    )
     return [FieldError(f"{prefix}review_result", problem)] if problem else []
 
 

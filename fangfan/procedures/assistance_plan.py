@@ -53,8 +53,9 @@ class AssistancePlan(Procedure):
     starters = frozenset()
     from_states = frozenset({"monitored", "in_green_channel"})
 
-    def start_data(self, session: Session, household: Household, data: dict,
-                   now: datetime) -> dict:
+    def start_data(
+        self, session: Session, household: Household, data: dict, now: datetime
+    ) -> dict:
         """What the plan is made from: the members and their labour (Q20).
 
         The identification date is the county approval date, or the
@@ -64,16 +65,20 @@ class AssistancePlan(Procedure):
         identified_on = household.identified_on or household.green_channel_on
         return {
             "trigger": str(data.get("trigger") or ""),
-            "household": {"id": household.id, "head_name": household.head_name,
-                          "division_code": household.division_code},
+            "household": {
+                "id": household.id,
+                "head_name": household.head_name,
+                "division_code": household.division_code,
+            },
             "members": list(household.members or []),
             "lifted_out": bool(household.lifted_out),
             "category": household.category,
             "identified_on": (identified_on or local_date(now)).isoformat(),
         }
 
-    def check_task(self, task_name: str, data: dict, workflow_data: dict,
-                   task_data: dict) -> list:
+    def check_task(
+        self, task_name: str, data: dict, workflow_data: dict, task_data: dict
+    ) -> list:
         if task_name != "draft_plan":
             return []
 
@@ -86,8 +91,9 @@ class AssistancePlan(Procedure):
             errors.append(FieldError("plan_measures", "；".join(problems)))
         return errors
 
-    def on_task_completed(self, household: Household, task_name: str, data: dict,
-                          workflow, now: datetime) -> None:
+    def on_task_completed(
+        self, household: Household, task_name: str, data: dict, workflow, now: datetime
+    ) -> None:
         if task_name != "declare_measures":
             return
 
@@ -132,9 +138,12 @@ def _date_errors(plan: list[dict]) -> list[FieldError]:
     for index, measure in enumerate(plan):
         start, end = measure.get("start"), measure.get("end")
         if start and end and end < start:
-            errors.append(FieldError(f"plan_measures.{index}.end",
-                                     f"帮扶措施 / 第{index + 1}项 / 结束日期："
-                                     "不能早于开始日期"))
+            errors.append(
+                FieldError(
+                    f"plan_measures.{index}.end",
+                    f"帮扶措施 / 第{index + 1}项 / 结束日期：" "不能早于开始日期",
+                )
+            )
     return errors
 
 
@@ -148,8 +157,9 @@ def _declared_plan(workflow) -> list[dict]:
 
     A returned draft is drafted again; the declaration's data holds the last.
     """
-    declared = workflow.get_tasks(spec_name="declare_measures",
-                                  state=TaskState.COMPLETED)
+    declared = workflow.get_tasks(
+        spec_name="declare_measures", state=TaskState.COMPLETED
+    )
     return declared[-1].data.get("plan_measures", []) if declared else []
 
 

@@ -3,8 +3,9 @@
 The flow is ``processes/elimination.bpmn``. Here: the town official proposes
 it for a monitored household, and the start is refused, with the guide's
 reason, unless income is above this year's monitoring line, stably for half a
-year (the half year is waived for natural elimination, Q27), the guarantees hold, the risk found at
-identification is gone and no new one has appeared (Q25, Q27). A safety-net
+year (the half year is waived for natural elimination, Q27), the guarantees
+hold, the risk found at identification is gone and no new one has appeared
+(Q25, Q27). A safety-net
 household is not eliminated (Q28), and one household has one elimination at a
 time. There is no quota anywhere (Q26). County approval marks the household
 eliminated on the day; measures with a term run on to their end (Q19), and the
@@ -40,24 +41,32 @@ class Elimination(Procedure):
     from_states = frozenset({"monitored"})
     start_form = "elimination_start.json"
 
-    def check_start(self, session: Session, household: Household, official,
-                    data: dict) -> None:
+    def check_start(
+        self, session: Session, household: Household, official, data: dict
+    ) -> None:
         super().check_start(session, household, official, data)
         wanted = f"发起“{self.title}”"
 
         if household.safety_net_household:
             raise household_states.refuse(
-                household, wanted,
-                "整户无劳动能力兜底保障户暂不消除风险（指南第28问）")
+                household, wanted, "整户无劳动能力兜底保障户暂不消除风险（指南第28问）"
+            )
 
         running = session.scalar(
-            select(Instance.id).where(Instance.household_id == household.id,
-                                      Instance.process_id == self.process_id,
-                                      Instance.status == "running").limit(1))
+            select(Instance.id)
+            .where(
+                Instance.household_id == household.id,
+                Instance.process_id == self.process_id,
+                Instance.status == "running",
+            )
+            .limit(1)
+        )
         if running is not None:
             raise household_states.refuse(
-                household, wanted,
-                f"该农户已有正在办理的风险消除（案件 #{running}），不能重复发起")
+                household,
+                wanted,
+                f"该农户已有正在办理的风险消除（案件 #{running}），不能重复发起",
+            )
 
         problems = forms.validate(self.start_form, data)
         if problems:
@@ -69,15 +78,19 @@ class Elimination(Procedure):
         if problems:
             raise InvalidData(problems)
 
-    def start_data(self, session: Session, household: Household, data: dict,
-                   now: datetime) -> dict:
+    def start_data(
+        self, session: Session, household: Household, data: dict, now: datetime
+    ) -> dict:
         year = local_date(now).year
         line_fen = _monitoring_line(session, year)
         return {
-            "household": {"id": household.id, "head_name": household.head_name,
-                          "lifted_out": household.lifted_out,
-                          "division_code": household.division_code,
-                          "category": household.category},
+            "household": {
+                "id": household.id,
+                "head_name": household.head_name,
+                "lifted_out": household.lifted_out,
+                "division_code": household.division_code,
+                "category": household.category,
+            },
             "elimination_kind": data["elimination_kind"],
             "elimination_income": dict(data["elimination_income"]),
             "elimination_member_count": data["elimination_member_count"],
@@ -92,26 +105,35 @@ class Elimination(Procedure):
             "stable_months_required": STABLE_MONTHS,
         }
 
-    def check_task(self, task_name: str, data: dict, workflow_data: dict,
-                   task_data: dict) -> list:
+    def check_task(
+        self, task_name: str, data: dict, workflow_data: dict, task_data: dict
+    ) -> list:
         if task_name == "elimination_democratic_review":
             return review_problems(data, prefix="elimination_")
         return []
 
-    def on_task_completed(self, household: Household, task_name: str, data: dict,
-                          workflow, now: datetime) -> None:
+    def on_task_completed(
+        self, household: Household, task_name: str, data: dict, workflow, now: datetime
+    ) -> None:
         """County approval marks the risk eliminated on the day (Q37, Q19, Q39).
 
         A household marked as a safety-net household while the case ran is
         still not eliminated (Q28): the approval is refused and may only reject.
         """
-        if (task_name == "elimination_approval"
-                and data.get("elimination_approval_decision") == "approve"):
+        if (
+            task_name == "elimination_approval"
+            and data.get("elimination_approval_decision") == "approve"
+        ):
             if household.safety_net_household:
-                raise InvalidData([FieldError(
-                    "elimination_approval_decision",
-                    "该户已认定为整户无劳动能力兜底保障户，暂不消除风险（指南第28问），"
-                    "请选择不予批准")])
+                raise InvalidData(
+                    [
+                        FieldError(
+                            "elimination_approval_decision",
+                            "该户已认定为整户无劳动能力兜底保障户，暂不消除风险（指南第28问），"
+                            "请选择不予批准",
+                        )
+                    ]
+                )
             today = local_date(now)
             household_states.move(household, "eliminated")
             household.eliminated_on = today
@@ -124,13 +146,15 @@ def _monitoring_line(session: Session, year: int) -> int:
         raise NotFound(
             f"no monitoring line for {year}",
             f"尚未设置{year}年省定防止返贫监测线，无法判断收入是否稳定超过当年监测线"
-            f"（指南第10、25问），请联系省乡村振兴局")
+            f"（指南第10、25问），请联系省乡村振兴局",
+        )
     return line.amount_fen
 
 
 def _per_capita(data: dict) -> int:
-    return net_income_per_capita_fen(data["elimination_income"],
-                                     data["elimination_member_count"])
+    return net_income_per_capita_fen(
+        data["elimination_income"], data["elimination_member_count"]
+    )
 
 
 def _unmet_conditions(data: dict, year: int, line_fen: int) -> list[FieldError]:
@@ -138,31 +162,46 @@ def _unmet_conditions(data: dict, year: int, line_fen: int) -> list[FieldError]:
     problems = []
     per_capita = _per_capita(data)
     if per_capita <= line_fen:
-        problems.append(FieldError(
-            "elimination_income",
-            f"当前家庭年收入：人均纯收入{yuan(per_capita)}元，未超过{year}年省定"
-            f"防止返贫监测线{yuan(line_fen)}元；收入须稳定超过当年监测线方可标注"
-            f"风险消除（指南第25问）"))
+        problems.append(
+            FieldError(
+                "elimination_income",
+                f"当前家庭年收入：人均纯收入{yuan(per_capita)}元，未超过{year}年省定"
+                f"防止返贫监测线{yuan(line_fen)}元；收入须稳定超过当年监测线方可标注"
+                f"风险消除（指南第25问）",
+            )
+        )
     if data["elimination_kind"] != "natural":
         months = data["income_stable_months"]
         if months < STABLE_MONTHS:
-            problems.append(FieldError(
-                "income_stable_months",
-                f"收入持续稳定超过监测线的月数：仅{months}个月；除风险自然消除外，"
-                f"收入持续稳定原则上不少于半年（指南第27问）"))
+            problems.append(
+                FieldError(
+                    "income_stable_months",
+                    f"收入持续稳定超过监测线的月数：仅{months}个月；除风险自然消除外，"
+                    f"收入持续稳定原则上不少于半年（指南第27问）",
+                )
+            )
 
     if not data["guarantees_secure"]:
-        problems.append(FieldError(
-            "guarantees_secure",
-            "“三保障”和饮水安全持续巩固：尚未持续巩固的，不能标注风险消除（指南第25问）"))
+        problems.append(
+            FieldError(
+                "guarantees_secure",
+                "“三保障”和饮水安全持续巩固：尚未持续巩固的，不能标注风险消除（指南第25问）",
+            )
+        )
     if not data["original_risk_gone"]:
-        problems.append(FieldError(
-            "original_risk_gone",
-            "识别时的返贫致贫风险：尚未稳定消除或自然消除，不能标注风险消除（指南第25问）"))
+        problems.append(
+            FieldError(
+                "original_risk_gone",
+                "识别时的返贫致贫风险：尚未稳定消除或自然消除，不能标注风险消除（指南第25问）",
+            )
+        )
     if not data["no_new_risk"]:
-        problems.append(FieldError(
-            "no_new_risk",
-            "新增返贫致贫风险：存在新增风险的不能标注风险消除，应继续落实帮扶（指南第25问）"))
+        problems.append(
+            FieldError(
+                "no_new_risk",
+                "新增返贫致贫风险：存在新增风险的不能标注风险消除，应继续落实帮扶（指南第25问）",
+            )
+        )
     return problems
 
 

@@ -38,8 +38,9 @@ class GreenChannel(Procedure):
     from_states = frozenset({"ordinary", "clue", "eliminated"})
     start_form = START_FORM
 
-    def check_start(self, session: Session, household: Household, official,
-                    data: dict) -> None:
+    def check_start(
+        self, session: Session, household: Household, official, data: dict
+    ) -> None:
         """Refuse as every procedure does, telling a monitored household's why."""
         try:
             super().check_start(session, household, official, data)
@@ -47,16 +48,22 @@ class GreenChannel(Procedure):
             if household.status != "monitored":
                 raise
             raise household_states.refuse(
-                household, f"发起“{self.title}”",
+                household,
+                f"发起“{self.title}”",
                 "该农户已是监测对象：“绿色通道”用于先帮扶、后补充识别程序"
-                "（指南第24问），已识别的农户出现新的风险应直接调整帮扶措施") from None
+                "（指南第24问），已识别的农户出现新的风险应直接调整帮扶措施",
+            ) from None
 
-    def start_data(self, session: Session, household: Household, data: dict,
-                   now: datetime) -> dict:
+    def start_data(
+        self, session: Session, household: Household, data: dict, now: datetime
+    ) -> dict:
         return {
-            "household": {"id": household.id, "head_name": household.head_name,
-                          "lifted_out": household.lifted_out,
-                          "division_code": household.division_code},
+            "household": {
+                "id": household.id,
+                "head_name": household.head_name,
+                "lifted_out": household.lifted_out,
+                "division_code": household.division_code,
+            },
             "sudden_risk": _clean_risk(data, local_date(now)),
         }
 
@@ -69,8 +76,9 @@ class GreenChannel(Procedure):
     def on_start(self, household: Household, now: datetime) -> None:
         household_states.move(household, "in_green_channel")
 
-    def check_task(self, task_name: str, data: dict, workflow_data: dict,
-                   task_data: dict) -> list:
+    def check_task(
+        self, task_name: str, data: dict, workflow_data: dict, task_data: dict
+    ) -> list:
         if task_name == "enter_green_channel":
             return _entry_problems(data)
         if task_name == "democratic_review":
@@ -78,12 +86,16 @@ class GreenChannel(Procedure):
         if task_name == "verify_eligibility":
             entered = task_data.get("entry_date", "")
             if data.get("eligibility_checked_on", "") < entered:
-                return [FieldError("eligibility_checked_on",
-                                   "核实日期：不能早于录入绿色通道日期")]
+                return [
+                    FieldError(
+                        "eligibility_checked_on", "核实日期：不能早于录入绿色通道日期"
+                    )
+                ]
         return []
 
-    def on_task_completed(self, household: Household, task_name: str, data: dict,
-                          workflow, now: datetime) -> None:
+    def on_task_completed(
+        self, household: Household, task_name: str, data: dict, workflow, now: datetime
+    ) -> None:
         if task_name == "enter_green_channel":
             _enter(household, data)
         approved = data.get("green_approval_decision") == "approve"
@@ -100,11 +112,15 @@ class GreenChannel(Procedure):
             household.green_channel_on = None
             household_states.move_back(household)
 
-    def follow_ups(self, household: Household, workflow,
-                   task_name: str | None) -> list[tuple[str, dict]]:
+    def follow_ups(
+        self, household: Household, workflow, task_name: str | None
+    ) -> list[tuple[str, dict]]:
         """The assistance plan starts the day the county approves (Q23)."""
-        if (task_name == "county_approval" and household.status == "monitored"
-                and is_registered("assistance_plan")):
+        if (
+            task_name == "county_approval"
+            and household.status == "monitored"
+            and is_registered("assistance_plan")
+        ):
             return [("assistance_plan", {"trigger": "green_channel"})]
         return []
 
@@ -139,9 +155,13 @@ def _entry_problems(data: dict) -> list[FieldError]:
     errors = []
     for index, measure in enumerate(data.get("entry_measures", [])):
         if measure.get("end") and measure["end"] < measure.get("start", ""):
-            errors.append(FieldError(f"entry_measures.{index}.end",
-                                     f"先行实施的帮扶措施 / 第{index + 1}项 / "
-                                     "结束日期：不能早于开始日期"))
+            errors.append(
+                FieldError(
+                    f"entry_measures.{index}.end",
+                    f"先行实施的帮扶措施 / 第{index + 1}项 / "
+                    "结束日期：不能早于开始日期",
+                )
+            )
     return errors
 
 
@@ -154,9 +174,14 @@ def _enter(household: Household, data: dict) -> None:
     entered = date.fromisoformat(data["entry_date"])
     household.green_channel_on = entered
     departments = _department_titles()
-    measures.add(household, [dict(m, department=departments.get(m["department"],
-                                                                 m["department"]))
-                             for m in data["entry_measures"]], entered)
+    measures.add(
+        household,
+        [
+            dict(m, department=departments.get(m["department"], m["department"]))
+            for m in data["entry_measures"]
+        ],
+        entered,
+    )
 
 
 def _department_titles() -> dict[str, str]:

@@ -37,19 +37,25 @@ class Identification(Procedure):
     #: An eliminated household with a new risk is identified again (Q31).
     from_states = frozenset({"ordinary", "clue", "eliminated"})
 
-    def start_data(self, session: Session, household: Household, data: dict,
-                   now: datetime) -> dict:
+    def start_data(
+        self, session: Session, household: Household, data: dict, now: datetime
+    ) -> dict:
         clue = _clean_clue(data.get("clue"), local_date(now))
         year = int(clue["date"][:4])
         line = session.get(MonitoringLine, year)
         if line is None:
-            raise NotFound(f"no monitoring line for {year}",
-                           f"尚未设置{year}年省定防止返贫监测线，请联系省乡村振兴局")
+            raise NotFound(
+                f"no monitoring line for {year}",
+                f"尚未设置{year}年省定防止返贫监测线，请联系省乡村振兴局",
+            )
 
         return {
-            "household": {"id": household.id, "head_name": household.head_name,
-                          "lifted_out": household.lifted_out,
-                          "division_code": household.division_code},
+            "household": {
+                "id": household.id,
+                "head_name": household.head_name,
+                "lifted_out": household.lifted_out,
+                "division_code": household.division_code,
+            },
             "clue": clue,
             "monitoring_line_fen": line.amount_fen,
         }
@@ -61,8 +67,9 @@ class Identification(Procedure):
     def on_start(self, household: Household, now: datetime) -> None:
         household_states.move(household, "in_identification")
 
-    def check_task(self, task_name: str, data: dict, workflow_data: dict,
-                   task_data: dict) -> list:
+    def check_task(
+        self, task_name: str, data: dict, workflow_data: dict, task_data: dict
+    ) -> list:
         if task_name == "democratic_review":
             return review_problems(data)
         if task_name != "county_approval" or data.get("approval_decision") != "approve":
@@ -72,12 +79,14 @@ class Identification(Procedure):
         if data.get("approved_category") is None:
             return [FieldError("approved_category", "批准认定时须选择监测对象类别")]
         if data["approved_category"] != proposed and not data.get("override_reason"):
-            return [FieldError("override_reason",
-                               "所选类别与系统建议不同，须填写调整理由")]
+            return [
+                FieldError("override_reason", "所选类别与系统建议不同，须填写调整理由")
+            ]
         return []
 
-    def on_task_completed(self, household: Household, task_name: str, data: dict,
-                          workflow, now: datetime) -> None:
+    def on_task_completed(
+        self, household: Household, task_name: str, data: dict, workflow, now: datetime
+    ) -> None:
         if task_name == "home_verification":
             members = data.get("members", [])
             session = object_session(household)
@@ -86,7 +95,10 @@ class Identification(Procedure):
                 raise InvalidData(problems)
             household.members = members
             membership.record(session, household, members)
-        if task_name == "county_approval" and data.get("approval_decision") == "approve":
+        if (
+            task_name == "county_approval"
+            and data.get("approval_decision") == "approve"
+        ):
             household_states.move(household, "monitored")
             household.category = data["approved_category"]
             household.identified_on = local_date(now)
@@ -97,11 +109,15 @@ class Identification(Procedure):
         if workflow.completed and household.status == "in_identification":
             household_states.move_back(household)
 
-    def follow_ups(self, household: Household, workflow,
-                   task_name: str | None) -> list[tuple[str, dict]]:
+    def follow_ups(
+        self, household: Household, workflow, task_name: str | None
+    ) -> list[tuple[str, dict]]:
         """The assistance plan starts the day the county approves (Q23, Q34)."""
-        if (task_name == "county_approval" and household.status == "monitored"
-                and is_registered("assistance_plan")):
+        if (
+            task_name == "county_approval"
+            and household.status == "monitored"
+            and is_registered("assistance_plan")
+        ):
             return [("assistance_plan", {"trigger": "identification"})]
         return []
 
@@ -132,8 +148,7 @@ def _clean_clue(clue, today: date) -> dict:
 
     if errors:
         raise InvalidData(errors)
-    return {"source": source, "description": description,
-            "date": clue_date.isoformat()}
+    return {"source": source, "description": description, "date": clue_date.isoformat()}
 
 
 register(Identification())

@@ -53,8 +53,9 @@ class StatusChange(Procedure):
     from_states = frozenset({"monitored", "eliminated"})
     start_form = "status_change_start.json"
 
-    def check_start(self, session: Session, household: Household, official,
-                    data: dict) -> None:
+    def check_start(
+        self, session: Session, household: Household, official, data: dict
+    ) -> None:
         super().check_start(session, household, official, data)
 
         problems = forms.validate(self.start_form, data)
@@ -63,43 +64,61 @@ class StatusChange(Procedure):
 
         problem = change_problem(household, data)
         if problem:
-            raise household_states.refuse(household, f"申请{_kind_label(data)}", problem)
+            raise household_states.refuse(
+                household, f"申请{_kind_label(data)}", problem
+            )
 
         running = session.scalar(
-            select(Instance.id).where(Instance.household_id == household.id,
-                                      Instance.process_id == self.process_id,
-                                      Instance.status == "running").limit(1))
+            select(Instance.id)
+            .where(
+                Instance.household_id == household.id,
+                Instance.process_id == self.process_id,
+                Instance.status == "running",
+            )
+            .limit(1)
+        )
         if running is not None:
             raise Conflict(
                 f"household {household.id} has status change {running} running",
                 f"该农户已有正在办理的清退、回退或兜底身份变更申请（案件#{running}），"
-                "请待其办结后再申请")
+                "请待其办结后再申请",
+            )
 
-    def start_data(self, session: Session, household: Household, data: dict,
-                   now: datetime) -> dict:
+    def start_data(
+        self, session: Session, household: Household, data: dict, now: datetime
+    ) -> dict:
         """The request, with the household as it was when the city bureau made it."""
         return {
             **data,
-            "household": {"id": household.id, "head_name": household.head_name,
-                          "division_code": household.division_code},
+            "household": {
+                "id": household.id,
+                "head_name": household.head_name,
+                "division_code": household.division_code,
+            },
             "status_at_request": household.status,
             "safety_net_at_request": bool(household.safety_net_household),
         }
 
-    def check_task(self, task_name: str, data: dict, workflow_data: dict,
-                   task_data: dict) -> list:
+    def check_task(
+        self, task_name: str, data: dict, workflow_data: dict, task_data: dict
+    ) -> list:
         if task_name != "record_national_consent":
             return []
 
         applied_on = task_data.get("province_apply_sent_on")
         consent_on = data.get("national_consent_on")
         if applied_on and consent_on and consent_on < applied_on:
-            return [FieldError("national_consent_on",
-                               f"复函日期不能早于向国家乡村振兴局申请的日期（{applied_on}）")]
+            return [
+                FieldError(
+                    "national_consent_on",
+                    f"复函日期不能早于向国家乡村振兴局申请的日期（{applied_on}）",
+                )
+            ]
         return []
 
-    def on_task_completed(self, household: Household, task_name: str, data: dict,
-                          workflow, now: datetime) -> None:
+    def on_task_completed(
+        self, household: Household, task_name: str, data: dict, workflow, now: datetime
+    ) -> None:
         """Guide Q29, Q40: carried out once the national bureau agrees, not before."""
         if task_name != "record_national_consent":
             return
@@ -113,7 +132,8 @@ class StatusChange(Procedure):
             raise Conflict(
                 f"household {household.id} no longer fits the consented change",
                 f"国家乡村振兴局同意的{_kind_label(request)}已不能执行：{problem}。"
-                "请核实农户当前状态，待其与申请时一致后再登记")
+                "请核实农户当前状态，待其与申请时一致后再登记",
+            )
         apply_change(household, request)
 
 
@@ -128,17 +148,23 @@ def change_problem(household: Household, request: dict) -> str | None:
     if kind == "rollback":
         needed, _ = ROLLBACKS[request["change_rollback_of"]]
         if household.status != needed:
-            return (f"该农户当前为“{state}”，"
-                    f"只有“{household_states.label(needed)}”的农户才能回退此项")
+            return (
+                f"该农户当前为“{state}”，"
+                f"只有“{household_states.label(needed)}”的农户才能回退此项"
+            )
         if household.status == "monitored" and household.status_before == "eliminated":
             # Q31: identified again after elimination; its earlier record is gone.
-            return ("该农户是风险消除后再次识别的监测对象（指南第31问），撤销本次识别应恢复为"
-                    "“已消除风险”，原识别时间和类型已不在系统中，请按实际情况申请清退或人工处理")
+            return (
+                "该农户是风险消除后再次识别的监测对象（指南第31问），撤销本次识别应恢复为"
+                "“已消除风险”，原识别时间和类型已不在系统中，请按实际情况申请清退或人工处理"
+            )
 
     if kind == "safety_net_on":
         if household.status != "monitored":
-            return ("只有未消除风险的监测对象才能标识为整户无劳动能力兜底保障户"
-                    f"（指南第28、29问），该农户当前为“{state}”")
+            return (
+                "只有未消除风险的监测对象才能标识为整户无劳动能力兜底保障户"
+                f"（指南第28、29问），该农户当前为“{state}”"
+            )
         if household.safety_net_household:
             return "该农户已标识为整户无劳动能力兜底保障户"
         if not household.members:
@@ -160,7 +186,8 @@ def apply_change(household: Household, request: dict) -> None:
         measures.stop_all(household)
         # A wrong record lets its people go: they may be registered correctly.
         object_session(household).execute(
-            delete(HouseholdMember).where(HouseholdMember.household_id == household.id))
+            delete(HouseholdMember).where(HouseholdMember.household_id == household.id)
+        )
 
     elif kind == "rollback":
         _, back_to = ROLLBACKS[request["change_rollback_of"]]
