@@ -109,6 +109,19 @@ class Procedure:
         return []
 
 
+def plan_after_approval(
+    household: Household, task_name: str | None, trigger: str
+) -> list[tuple[str, dict]]:
+    """The assistance plan, started the day the county approves (guide Q18, Q23)."""
+    if (
+        task_name == "county_approval"
+        and household.status == "monitored"
+        and is_registered("assistance_plan")
+    ):
+        return [("assistance_plan", {"trigger": trigger})]
+    return []
+
+
 def review_problems(data: dict, prefix: str = "") -> list:
     """The vote rule of guide Q35 on a democratic review form whose fields are
     ``{prefix}review_result``, ``{prefix}review_votes_for`` and ``…_against``."""

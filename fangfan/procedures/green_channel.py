@@ -22,7 +22,7 @@ from engine.forms import FieldError, load_form, validate
 from engine.models import Household
 from fangfan import household_states, measures
 
-from . import Procedure, is_registered, register, review_problems
+from . import Procedure, plan_after_approval, register, review_problems
 
 #: The form a town official fills in to start it: the confirmed sudden risk.
 START_FORM = "green_start.json"
@@ -116,13 +116,7 @@ class GreenChannel(Procedure):
         self, household: Household, workflow, task_name: str | None
     ) -> list[tuple[str, dict]]:
         """The assistance plan starts the day the county approves (Q23)."""
-        if (
-            task_name == "county_approval"
-            and household.status == "monitored"
-            and is_registered("assistance_plan")
-        ):
-            return [("assistance_plan", {"trigger": "green_channel"})]
-        return []
+        return plan_after_approval(household, task_name, "green_channel")
 
 
 def _clean_risk(data: dict, today: date) -> dict:

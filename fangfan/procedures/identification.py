@@ -19,7 +19,7 @@ from engine.models import Household, MonitoringLine
 from fangfan import household_states, membership
 from fangfan.roles import CLUE_TAKERS
 
-from . import Procedure, is_registered, register, review_problems
+from . import Procedure, plan_after_approval, register, review_problems
 
 #: Where a risk clue comes from (guide Q34, Q42).
 CLUE_SOURCES = {
@@ -113,13 +113,7 @@ class Identification(Procedure):
         self, household: Household, workflow, task_name: str | None
     ) -> list[tuple[str, dict]]:
         """The assistance plan starts the day the county approves (Q23, Q34)."""
-        if (
-            task_name == "county_approval"
-            and household.status == "monitored"
-            and is_registered("assistance_plan")
-        ):
-            return [("assistance_plan", {"trigger": "identification"})]
-        return []
+        return plan_after_approval(household, task_name, "identification")
 
 
 def _clean_clue(clue, today: date) -> dict:
