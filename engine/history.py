@@ -34,6 +34,7 @@ class EventKind(StrEnum):
     COMPUTED = "computed"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+    TASK_CLOSED = "task_closed"
     CLOCK_ADVANCED = "clock_advanced"
     MODEL_DEPLOYED = "model_deployed"
     LINE_SET = "line_set"

@@ -27,16 +27,9 @@ VILLAGE_CODE = "371321101200"  # 岸堤村村民委员会
 TOWN2_CODE = "371321102000"  # 孙祖镇
 VILLAGE2_CODE = "371321102268"  # 孙祖村村民委员会
 
-#: Real villages of the two demo towns that the made-up households live in; the
-#: two demo villages come first so that both village cadres have cases.
-HOUSEHOLD_VILLAGES = (
-    VILLAGE_CODE,
-    VILLAGE2_CODE,
-    "371321101219",  # 大峪庄村委会
-    "371321101298",  # 上高湖村村民委员会
-    "371321102200",  # 城子村村民委员会
-    "371321102269",  # 孟良崮村村民委员会
-)
+#: The made-up households live in the two demo villages, each of which has a
+#: village cadre's account, so every demo case can be worked to its end.
+HOUSEHOLD_VILLAGES = (VILLAGE_CODE, VILLAGE2_CODE)
 
 #: Ages are computed against this date, not today, so the data never drift.
 REFERENCE_DATE = date(2024, 1, 1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from .rules import MEASURE_TYPES
+from .rules import MEASURE_TYPES, SAFETY_NET_MEASURES
 
 #: Status code → Chinese.
 STATUSES = {
@@ -60,9 +60,15 @@ def stop_all(household) -> None:
 
 
 def on_elimination(household, today: date) -> None:
-    """Guide Q19: measures with a term run on to its end; the others end now."""
+    """Guide Q19: measures with a term run on to its end; the others end now.
+
+    The safety net (minimum allowance, extreme-hardship support) is granted and
+    ended by civil affairs under its own rules (Q6), not by elimination.
+    """
 
     def runs_on(measure) -> bool:
+        if measure.get("type") in SAFETY_NET_MEASURES:
+            return True  # minimum allowance and support follow civil affairs' rules
         kind = MEASURE_TYPES.get(measure.get("type"), ("", False, False))
         return (
             kind[2] and bool(measure.get("end")) and measure["end"] > today.isoformat()

@@ -184,6 +184,21 @@ def plan_problems(
     return problems
 
 
+def category_problem(category: str | None, lifted_out: bool) -> str | None:
+    """Why a category does not fit the household (guide Q3), or None.
+
+    脱贫不稳定户 are lifted-out households and 边缘易致贫户 ordinary ones;
+    严重困难户 may be either.
+    """
+    if category == "unstable" and not lifted_out:
+        return ("脱贫不稳定户仅适用于脱贫户；一般农户应认定为边缘易致贫户或"
+                "严重困难户（指南第3问）")
+    if category == "marginal" and lifted_out:
+        return ("边缘易致贫户仅适用于一般农户；脱贫户应认定为脱贫不稳定户或"
+                "严重困难户（指南第3问）")
+    return None
+
+
 def vote_problem(result: str | None, votes_for: int, votes_against: int) -> str | None:
     """Why a democratic review's result contradicts its vote (guide Q35), or None."""
     if votes_for + votes_against == 0:

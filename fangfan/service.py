@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from engine import clock, history, specs
+from engine.clock import local_date
 from engine.db import create_db_engine, database_url, session_factory, upgrade
 from engine.history import SYSTEM, EventKind
 from engine.models import Division, MonitoringLine, User
@@ -25,7 +26,15 @@ log = logging.getLogger("fangfan")
 
 
 class SetupError(ValueError):
-    pass
+    """A set-up step refused: English for logs and the CLI, Chinese for pages."""
+
+    def __init__(self, message: str, message_zh: str | None = None):
+        super().__init__(message)
+        self.message_zh = message_zh or message
+
+
+#: A monitoring line outside these bounds (yuan per person per year) is a typo.
+LINE_BOUNDS_YUAN = (1_000, 100_000)
 
 
 class Fangfan:
@@ -109,14 +118,16 @@ class Fangfan:
 
         Every change is recorded in the system history with who made it.
         """
-        if not 2000 <= year <= 2100:
-            raise SetupError(f"year {year} is out of range（年度超出范围）")
-        if amount_fen <= 0:
-            raise SetupError("the monitoring line must be positive（监测线应为正数）")
-
+        low, high = LINE_BOUNDS_YUAN
+        if not low * 100 <= amount_fen <= high * 100:
+            raise SetupError(
+                f"a monitoring line must lie between {low} and {high} yuan",
+                f"监测线应在{low}至{high}元/人·年之间，请核对",
+            )
         actor = official.actor if official is not None else SYSTEM
         with self.sessions.begin() as session:
             line = session.get(MonitoringLine, year)
+            _check_line_year(year, line, local_date(clock.now(session)))
             before = line.amount_fen if line else None
             if line is None:
                 session.add(MonitoringLine(year=year, amount_fen=amount_fen))
@@ -153,3 +164,23 @@ class Fangfan:
     def user_count(self) -> int:
         with self.sessions() as session:
             return session.scalar(select(func.count()).select_from(User)) or 0
+
+
+def _check_line_year(year: int, line, today) -> None:
+    """Guide Q10: the line is adjusted in the first quarter of its year.
+
+    A year's line may be entered once when it is missing, and the current
+    year's line may be changed during its first quarter; a line in force since
+    then, or of a past year, is history. Next year's may be announced ahead.
+    """
+    if not 2000 <= year <= today.year + 1:
+        raise SetupError(
+            f"year {year} is out of range", f"年度应在2000年至{today.year + 1}年之间"
+        )
+    if line is None:
+        return
+    if year < today.year or (year == today.year and today.month > 3):
+        raise SetupError(
+            f"the {year} line is in force since its first quarter",
+            f"{year}年监测线已于当年一季度公布施行，不能再修改（指南第10问）",
+        )

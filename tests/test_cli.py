@@ -106,5 +106,5 @@ def test_set_line_refuses_nonsense(run):
     run("init")
 
     assert run("set-line", "2026", "8000").exit_code == 0
-    assert "positive" in run("set-line", "2026", "0").output
+    assert "between" in run("set-line", "2026", "0").output
     assert "out of range" in run("set-line", "1800", "8000").output

@@ -42,8 +42,11 @@ BELOW_LINE = "5000"
 # -- the steps, as the officials fill them in --------------------------------
 
 
-def identify(fangfan, desks, new_id_number) -> int:
-    """Take a new ordinary household through identification; its id."""
+def identify(fangfan, desks, new_id_number, wait: bool = True) -> int:
+    """Take a new ordinary household through identification; its id.
+
+    With ``wait``, a year of monitoring passes before the test goes on.
+    """
     ids = (new_id_number(), new_id_number())
     first = report_new_household(desks["town"], ids[0])
     with fangfan.sessions() as session:
@@ -84,7 +87,14 @@ def identify(fangfan, desks, new_id_number) -> int:
         == 302
     )
     assert household(fangfan, household_id).status == "monitored"
+    if wait:
+        fangfan.advance_clock(MONITORED_DAYS, OPERATOR)
     return household_id
+
+
+#: A year of monitoring before elimination is proposed: income
+#: cannot have been stable longer than the household has been monitored (Q27).
+MONITORED_DAYS = 375
 
 
 def proposal(
@@ -494,7 +504,8 @@ def test_cannot_start_two_eliminations_at_once(fangfan, desks, new_id_number):
 
 def test_no_quota_limits_eliminations_in_a_village(fangfan, desks, new_id_number):
     """Guide Q26: 不得设置风险消除比例要求 — every household that qualifies may go."""
-    households = [identify(fangfan, desks, new_id_number) for _ in range(3)]
+    households = [identify(fangfan, desks, new_id_number, wait=False) for _ in range(3)]
+    fangfan.advance_clock(MONITORED_DAYS, OPERATOR)
 
     for household_id in households:
         assert start_elimination(desks, household_id).status_code == 302
@@ -863,3 +874,26 @@ def test_no_open_task_is_left_when_the_case_ends(fangfan, desks, new_id_number):
             .where(OpenTask.instance_id == case)
         )
     assert left == 0
+
+
+def test_stable_months_cannot_exceed_the_time_since_identification(
+    fangfan, desks, new_id_number
+):
+    """Guide Q27, Q41: no elimination rushed through on a typed-in half year."""
+    household_id = identify(fangfan, desks, new_id_number)
+    with fangfan.sessions.begin() as session:
+        record = session.get(Household, household_id)
+        record.identified_on = local_date(clock.now(session)) - timedelta(days=40)
+
+    response = start_elimination(desks, household_id, months="6")
+
+    assert_refused(fangfan, response, household_id, "不能多于此数")
+
+
+def test_members_counted_are_the_ones_on_record(fangfan, desks, new_id_number):
+    """Guide Q12: income per capita divides by the household's recorded members."""
+    household_id = identify(fangfan, desks, new_id_number)
+
+    response = start_elimination(desks, household_id, members="1")
+
+    assert_refused(fangfan, response, household_id, "应与登记的家庭成员一致（2人）")

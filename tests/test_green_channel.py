@@ -33,12 +33,14 @@ TOWN_APPROVES = {"green_town_decision": "approve"}
 
 @pytest.fixture
 def household(fangfan) -> int:
-    """An ordinary demo household of the village, with its members on record."""
+    """An ordinary, not lifted-out demo household of the village, members on record."""
     with fangfan.sessions() as session:
         return session.scalar(
             select(Household.id)
             .where(
-                Household.division_code == VILLAGE_CODE, Household.status == "ordinary"
+                Household.division_code == VILLAGE_CODE,
+                Household.status == "ordinary",
+                Household.lifted_out.is_(False),
             )
             .order_by(Household.id)
             .limit(1)

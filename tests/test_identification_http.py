@@ -374,3 +374,50 @@ def test_the_12317_hotline_records_a_clue_for_the_town_to_verify(
     assert response.status_code == 302
     _, household = _case(fangfan, int(response.headers["Location"].rsplit("/", 1)[1]))
     assert Desk(app, "town").task_for(household.id, "home_verification")
+
+
+def test_an_open_supervision_closed_by_the_end_of_the_case_is_recorded(
+    fangfan, desks, new_id_number
+):
+    """A supervision task must not vanish from the record when the case ends."""
+    ids = (new_id_number(), new_id_number())
+    case_id = report_new_household(desks["town"], ids[0])
+    _, household = _case(fangfan, case_id)
+    fangfan.advance_clock(3.5, OPERATOR)
+    fangfan.engine.fire_due_timers()
+    assert desks["county"].task_for(household.id, "escalate_home_verification")
+
+    desks["town"].complete(household.id, "home_verification", home_verification(*ids))
+    desks["village"].complete(household.id, "democratic_review", DEMOCRATIC_REVIEW)
+    desks["town"].complete(
+        household.id,
+        "town_review",
+        {"town_decision": "reject", "town_reasons": "家庭收入稳定"},
+    )
+
+    with fangfan.sessions() as session:
+        closed = [
+            e.task_name
+            for e in history.events_of(session, case_id)
+            if e.kind == "task_closed"
+        ]
+    assert "escalate_home_verification" in closed
+    assert "环节关闭" in desks["county"].get(f"/cases/{case_id}").text
+
+
+def test_unstable_category_is_only_for_lifted_out_households(
+    fangfan, desks, new_id_number
+):
+    """Guide Q3: 脱贫不稳定户 are lifted-out households, 边缘易致贫户 ordinary ones."""
+    ids = (new_id_number(), new_id_number())
+    case_id = report_new_household(desks["town"], ids[0])
+    _, household = _case(fangfan, case_id)
+    _through_notice(fangfan, desks, household.id, ids, cross_check=True)
+
+    refused = desks["approver"].complete(
+        household.id, "county_approval", approve("unstable", reason="家庭困难")
+    )
+
+    assert refused.status_code == 400
+    assert "脱贫不稳定户仅适用于脱贫户" in refused.text
+    assert _case(fangfan, case_id)[1].status == "in_identification"

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from engine import clock, history
 from engine.clock import local_date
-from engine.models import Household, Instance
+from engine.models import Household, Instance, MonitoringLine
 from engine.runtime import Official
 from fangfan.demo_data import VILLAGE_CODE
 
@@ -87,31 +87,51 @@ def test_notice_index_lists_villages_with_notices_in_the_jurisdiction(
     assert Desk(app, "village2").get(f"/notices/{VILLAGE_CODE}").status_code == 403
 
 
-def test_only_the_provincial_bureau_sets_the_monitoring_line(fangfan, app):
-    province, county = Desk(app, "province"), Desk(app, "county")
+def test_only_the_provincial_bureau_sets_the_monitoring_line(fangfan, app, desks):
+    province, county = desks["province"], desks["county"]
+    with fangfan.sessions() as session:
+        next_year = str(local_date(clock.now(session)).year + 1)
+    new_line = {"year": next_year, "yuan": "8600"}
 
-    refused = county.post("/lines", {"year": "2030", "yuan": "9000"})
-    accepted = province.post("/lines", {"year": "2030", "yuan": "9000"})
-    nonsense = province.post("/lines", {"year": "2030", "yuan": "-5"})
+    refused = county.post("/lines", new_line)
+    accepted = province.post("/lines", new_line)
+    nonsense = province.post("/lines", {"year": next_year, "yuan": "-5"})
+    typo = province.post("/lines", {"year": next_year, "yuan": "86000000"})
 
     assert refused.status_code == 403
     assert accepted.status_code == 302
-    assert nonsense.status_code == 400 and "监测线应为正数" in nonsense.text
-    assert "9000.00" in county.get("/lines").text
+    assert nonsense.status_code == 400 and "监测线应在" in nonsense.text
+    assert typo.status_code == 400
+    assert "8600.00" in county.get("/lines").text
     with fangfan.sessions() as session:
         changes = [
             e
             for e in history.events_of(session, history.SYSTEM_STREAM)
-            if e.kind == "line_set" and e.data["year"] == 2030
+            if e.kind == "line_set" and e.data["year"] == int(next_year)
         ]
-    assert [c.actor for c in changes] == ["province"]
+    assert changes[-1].actor == "province"
+
+
+def test_a_line_in_force_is_not_rewritten(fangfan, desks):
+    """Guide Q10: the line is adjusted in its year's first quarter, then stands."""
+    with fangfan.sessions() as session:
+        today = local_date(clock.now(session))
+
+    past = desks["province"].post("/lines", {"year": str(today.year - 1), "yuan": "100"})
+    past_line = desks["province"].post(
+        "/lines", {"year": str(today.year - 1), "yuan": "9000"}
+    )
+
+    assert past.status_code == 400
+    assert past_line.status_code == 400 and "不能再修改" in past_line.text
 
 
 def test_identification_reads_the_line_of_the_clues_year(fangfan, new_id_number):
     with fangfan.sessions() as session:
         this_year = local_date(clock.now(session)).year
-    fangfan.set_monitoring_line(this_year - 1, 700000)
-    fangfan.set_monitoring_line(this_year, 900000)
+    with fangfan.sessions.begin() as session:
+        session.get(MonitoringLine, this_year - 1).amount_fen = 700000
+        session.get(MonitoringLine, this_year).amount_fen = 900000
     with fangfan.sessions.begin() as session:
         household = Household(
             division_code=VILLAGE_CODE,

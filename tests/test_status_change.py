@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 
 from engine import clock, specs
 from engine.clock import local_date
-from engine.models import Household, Instance
+from engine.models import Household, HouseholdMember, Instance
 from engine.runtime import Official
-from fangfan import membership
+from fangfan import measures, membership
 from fangfan.demo_data import VILLAGE_CODE
 from fangfan.roles import role_for_lane
 
@@ -234,9 +234,6 @@ def test_removal_is_applied_only_after_national_consent(fangfan, desks, new_id_n
     assert _record(fangfan, household_id)["status"] == "removed"
     assert _instance(fangfan, instance_id).status == "completed"
     with fangfan.sessions() as session:
-        from engine.models import HouseholdMember
-        from sqlalchemy import func, select
-
         members_left = session.scalar(
             select(func.count())
             .select_from(HouseholdMember)
@@ -728,3 +725,52 @@ def test_model_keeps_every_step_at_city_or_province_level():
     text = sources["status_change.bpmn"]
     assert "callActivity" not in text and "subProcess" not in text
     assert "timerEventDefinition" not in text  # the guide sets no time limit here
+
+
+def test_rollback_of_identification_closes_the_running_plan_and_stops_measures(
+    fangfan, desks, new_id_number
+):
+    """Guide Q17, Q40: no assistance goes on outside the system after a rollback."""
+    household_id = _identify(fangfan, desks, new_id_number)
+    with fangfan.sessions() as session:
+        plan = session.scalar(
+            select(Instance).where(
+                Instance.household_id == household_id,
+                Instance.process_id == "assistance_plan",
+            )
+        )
+    assert plan.status == "running"
+
+    _start(desks, household_id, "rollback", change_rollback_of="identification")
+    _up_to_national_bureau(fangfan, desks, household_id)
+    _complete(desks["province"], household_id, "record_national_consent", CONSENT)
+
+    assert _instance(fangfan, plan.id).status == "cancelled"
+    assert desks["village"].task_for(household_id, "draft_plan") is None
+    page = desks["county"].get(f"/cases/{plan.id}").text
+    assert "案件关闭" in page and "指南第40问" in page
+
+
+def test_removal_closes_the_households_other_cases_and_stops_measures(
+    fangfan, desks, new_id_number
+):
+    household_id = _identify(fangfan, desks, new_id_number)
+    with fangfan.sessions.begin() as session:
+        record = session.get(Household, household_id)
+        measures.add(
+            record, [{"type": "cash_or_goods", "department": "民政"}], date.today()
+        )
+
+    _start(desks, household_id, "removal")
+    _up_to_national_bureau(fangfan, desks, household_id)
+    _complete(desks["province"], household_id, "record_national_consent", CONSENT)
+
+    with fangfan.sessions() as session:
+        running = session.scalars(
+            select(Instance.process_id).where(
+                Instance.household_id == household_id, Instance.status == "running"
+            )
+        ).all()
+        statuses = {m["status"] for m in session.get(Household, household_id).measures}
+    assert running == []
+    assert statuses == {"stopped"}

@@ -107,7 +107,7 @@ def new_clue():
             render_template(
                 "message.html",
                 title="无权登记",
-                message="只有村级、镇级、县级乡村振兴部门和12317热线可以登记风险线索。",
+                message="只有村级、镇级、县级乡村振兴部门、县级行业部门和12317热线可以登记风险线索。",
             ),
             403,
         )

@@ -22,7 +22,8 @@ KIND_LABELS = {
     EventKind.DECISION: "规则判定",
     EventKind.COMPUTED: "系统计算",
     EventKind.COMPLETED: "办结",
-    EventKind.CANCELLED: "撤销",
+    EventKind.CANCELLED: "案件关闭",
+    EventKind.TASK_CLOSED: "环节关闭",
 }
 
 CATEGORY_OPTIONS = {**CATEGORIES, NOT_IDENTIFIED: "不建议纳入"}

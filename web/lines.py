@@ -14,6 +14,7 @@ from engine.history import EventKind
 from engine.models import MonitoringLine
 from fangfan.service import SetupError
 
+from . import queries
 from .auth import current_official, fangfan, login_required
 
 blueprint = Blueprint("lines", __name__)
@@ -45,7 +46,7 @@ def page():
             try:
                 fangfan().set_monitoring_line(year, yuan * 100, current_official())
             except SetupError as refused:
-                error = str(refused)
+                error = refused.message_zh
             else:
                 flash(f"已设定{year}年省定防止返贫监测线：{yuan} 元/人·年")
                 return redirect(url_for("lines.page"))
@@ -59,10 +60,12 @@ def page():
             for e in history.events_of(session, history.SYSTEM_STREAM)
             if e.kind == EventKind.LINE_SET
         ][-20:]
+        names = queries.display_names(session, changes)
     return render_template(
         "lines.html",
         lines=lines,
         changes=changes,
         error=error,
         may_set=g.user.role in LINE_SETTERS,
+        names=names,
     ), (400 if error else 200)

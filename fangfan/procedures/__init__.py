@@ -98,6 +98,15 @@ class Procedure:
     def on_engine_steps(self, household: Household, workflow, now: datetime) -> None:
         pass
 
+    def closes_others(
+        self, household: Household, workflow, task_name: str | None
+    ) -> str | None:
+        """Why the household's other running cases end with this step, or None.
+
+        A removal or a rollback makes the household's other procedures moot.
+        """
+        return None
+
     def follow_ups(
         self, household: Household, workflow, task_name: str | None
     ) -> list[tuple[str, dict]]:

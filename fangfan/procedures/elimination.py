@@ -15,7 +15,7 @@ back to identification (Q31).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -72,9 +72,10 @@ class Elimination(Procedure):
         if problems:
             raise InvalidData(problems)
 
-        year = local_date(clock.now(session)).year
-        line_fen = _monitoring_line(session, year)
-        problems = _unmet_conditions(data, year, line_fen)
+        today = local_date(clock.now(session))
+        line_fen = _monitoring_line(session, today.year)
+        problems = _record_problems(household, data, today)
+        problems += _unmet_conditions(data, today.year, line_fen)
         if problems:
             raise InvalidData(problems)
 
@@ -149,6 +150,35 @@ def _monitoring_line(session: Session, year: int) -> int:
             f"（指南第10、25问），请联系省乡村振兴局",
         )
     return line.amount_fen
+
+
+def _months_between(start: date, end: date) -> int:
+    return (end.year - start.year) * 12 + end.month - start.month - (end.day < start.day)
+
+
+def _record_problems(household: Household, data: dict, today: date) -> list:
+    """What the proposal claims that the household's record contradicts.
+
+    The members counted are the ones on record (income per capita divides by
+    them, Q12), and income cannot have been stable above the line for longer
+    than the household has been monitored (Q27, Q41: no rushed elimination).
+    """
+    problems = []
+    recorded = len(household.members or [])
+    if recorded and data.get("elimination_member_count") != recorded:
+        problems.append(FieldError(
+            "elimination_member_count",
+            f"家庭人口：应与登记的家庭成员一致（{recorded}人）；成员有变化的，"
+            "请先核实更新家庭成员"))
+
+    if data.get("elimination_kind") != "natural" and household.identified_on:
+        monitored = _months_between(household.identified_on, today)
+        if data.get("income_stable_months", 0) > monitored:
+            problems.append(FieldError(
+                "income_stable_months",
+                f"收入持续稳定的月数：该户{household.identified_on}识别为监测对象，"
+                f"至今仅{monitored}个月，不能多于此数（指南第27、41问）"))
+    return problems
 
 
 def _per_capita(data: dict) -> int:

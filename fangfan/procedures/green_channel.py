@@ -22,6 +22,8 @@ from engine.forms import FieldError, load_form, validate
 from engine.models import Household
 from fangfan import household_states, measures
 
+from fangfan.rules import category_problem
+
 from . import Procedure, plan_after_approval, register, review_problems
 
 #: The form a town official fills in to start it: the confirmed sudden risk.
@@ -83,6 +85,11 @@ class GreenChannel(Procedure):
             return _entry_problems(data)
         if task_name == "democratic_review":
             return review_problems(data)
+        if task_name == "county_approval" and data.get("green_category"):
+            lifted_out = workflow_data.get("household", {}).get("lifted_out", False)
+            unfit = category_problem(data["green_category"], lifted_out)
+            if unfit:
+                return [FieldError("green_category", unfit)]
         if task_name == "verify_eligibility":
             entered = task_data.get("entry_date", "")
             if data.get("eligibility_checked_on", "") < entered:

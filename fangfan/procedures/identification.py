@@ -18,6 +18,7 @@ from engine.forms import FieldError
 from engine.models import Household, MonitoringLine
 from fangfan import household_states, membership
 from fangfan.roles import CLUE_TAKERS
+from fangfan.rules import category_problem
 
 from . import Procedure, plan_after_approval, register, review_problems
 
@@ -78,6 +79,10 @@ class Identification(Procedure):
         proposed = task_data.get("proposed_category")
         if data.get("approved_category") is None:
             return [FieldError("approved_category", "批准认定时须选择监测对象类别")]
+        lifted_out = workflow_data.get("household", {}).get("lifted_out", False)
+        unfit = category_problem(data["approved_category"], lifted_out)
+        if unfit:
+            return [FieldError("approved_category", unfit)]
         if data["approved_category"] != proposed and not data.get("override_reason"):
             return [
                 FieldError("override_reason", "所选类别与系统建议不同，须填写调整理由")

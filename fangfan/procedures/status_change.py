@@ -136,6 +136,16 @@ class StatusChange(Procedure):
             )
         apply_change(household, request)
 
+    def closes_others(
+        self, household: Household, workflow, task_name: str | None
+    ) -> str | None:
+        """A removal or a rollback to ordinary ends the household's other cases."""
+        if household.status == "removed" or (
+            household.status == "ordinary" and task_name == "record_national_consent"
+        ):
+            return "农户已清退或回退，经国家乡村振兴局同意，其余在办业务随之关闭（指南第40问）"
+        return None
+
 
 def change_problem(household: Household, request: dict) -> str | None:
     """Why the requested change does not fit the household (Chinese), or None."""
@@ -198,6 +208,7 @@ def apply_change(household: Household, request: dict) -> None:
             household.category = None
             household.identified_on = None
             household.safety_net_household = False
+            measures.stop_all(household)  # no assistance outside the system (Q17)
 
     elif kind == "safety_net_on":
         household.safety_net_household = True
