@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from engine.forms import FieldError
 from engine.models import Household, HouseholdMember
 
+from .rules import name_problem
+
 HEAD = "head"
 
 
@@ -31,6 +33,11 @@ def problems(session: Session, household: Household, members: list[dict]) -> lis
 
     seen: dict[str, int] = {}
     for index, member in enumerate(members):
+        problem = name_problem(member.get("name", ""))
+        if problem:
+            found.append(
+                FieldError(f"members.{index}.name", f"第{index + 1}位成员：{problem}")
+            )
         number = member.get("id_number")
         if number in seen:
             found.append(

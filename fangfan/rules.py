@@ -67,6 +67,21 @@ def id_number_problem(id_number: str) -> str | None:
     return None
 
 
+def name_problem(name: str) -> str | None:
+    """Why a person's name cannot be right, or None.
+
+    Names are printed on public notices (Q38): a name with digits in it may
+    carry an ID or phone number onto the notice board.
+    """
+    if not name or not name.strip():
+        return "姓名不能为空"
+    if len(name) > 20:
+        return "姓名过长"
+    if re.search(r"\d|[０-９]", name):
+        return "姓名中不能含数字"
+    return None
+
+
 def mask_id_number(id_number: str | None) -> str:
     """An ID number for lists: region and last four kept (guide Q38)."""
     if not id_number:
@@ -191,11 +206,15 @@ def category_problem(category: str | None, lifted_out: bool) -> str | None:
     严重困难户 may be either.
     """
     if category == "unstable" and not lifted_out:
-        return ("脱贫不稳定户仅适用于脱贫户；一般农户应认定为边缘易致贫户或"
-                "严重困难户（指南第3问）")
+        return (
+            "脱贫不稳定户仅适用于脱贫户；一般农户应认定为边缘易致贫户或"
+            "严重困难户（指南第3问）"
+        )
     if category == "marginal" and lifted_out:
-        return ("边缘易致贫户仅适用于一般农户；脱贫户应认定为脱贫不稳定户或"
-                "严重困难户（指南第3问）")
+        return (
+            "边缘易致贫户仅适用于一般农户；脱贫户应认定为脱贫不稳定户或"
+            "严重困难户（指南第3问）"
+        )
     return None
 
 

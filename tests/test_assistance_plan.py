@@ -79,7 +79,9 @@ def _identify(fangfan, desks, new_id_number, **verification) -> int:
     return household_id
 
 
-def _plan(*measures, willing: bool = True) -> list[tuple[str, str]]:
+def _plan(
+    *measures, willing: bool = True, unwilling_reason: str = ""
+) -> list[tuple[str, str]]:
     """The draft form: measures as (type, department[, end date])."""
     pairs = []
     for index, (kind, department, *end) in enumerate(measures):
@@ -93,6 +95,8 @@ def _plan(*measures, willing: bool = True) -> list[tuple[str, str]]:
             pairs.append((f"plan_measures.{index}.end", end[0]))
     if willing:
         pairs.append(("plan_labour_willing", "on"))
+    if unwilling_reason:
+        pairs.append(("plan_unwilling_reason", unwilling_reason))
     pairs.append(("plan_risk_analysis", "户主患病，配偶可务工，缺稳定收入来源"))
     return pairs
 
@@ -257,13 +261,24 @@ def test_development_measure_is_asked_only_of_willing_labour(
 ):
     """Guide Q20: 有劳动能力、有意愿的 — without the will, the rule does not bind."""
     household_id = _identify(fangfan, desks, new_id_number)
+    village = desks["village"]
 
-    response = desks["village"].complete(
+    no_reason = village.complete(
         household_id,
         "draft_plan",
         _plan(("medical_aid", "health_insurance"), willing=False),
     )
+    response = village.complete(
+        household_id,
+        "draft_plan",
+        _plan(
+            ("medical_aid", "health_insurance"),
+            willing=False,
+            unwilling_reason="配偶需全职照护患病户主，暂无外出务工意愿",
+        ),
+    )
 
+    assert no_reason.status_code == 400 and "请写明原因" in no_reason.text
     assert response.status_code == 302
     assert desks["town"].task_for(household_id, "review_plan")
 

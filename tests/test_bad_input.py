@@ -447,3 +447,22 @@ def test_no_monitoring_line_for_the_year_is_a_clear_refusal(
             )
             == 0
         )
+
+
+def test_a_name_with_digits_is_refused_so_no_number_reaches_a_notice(
+    fangfan, town, new_id_number
+):
+    """Guide Q38: names go on public notices; numbers in them would leak IDs."""
+    response = town.report_clue(
+        {
+            "household_id": "new",
+            "head_name": "王建国13912345678",
+            "division_code": "371321101200",
+            "head_id_number": new_id_number(),
+            "source": "application",
+            "description": "申报",
+        }
+    )
+
+    assert response.status_code == 400
+    assert "姓名中不能含数字" in response.text

@@ -24,7 +24,7 @@ from fangfan.divisions import full_name
 from fangfan.procedures import procedure_for
 from fangfan.procedures.identification import CLUE_SOURCES
 from fangfan.roles import CLUE_TAKERS
-from fangfan.rules import division_level, id_number_problem, within
+from fangfan.rules import division_level, id_number_problem, name_problem, within
 
 from . import queries
 from .auth import current_official, fangfan, login_required
@@ -167,10 +167,8 @@ def _household_for_clue(form) -> int | dict:
     id_number = form.get("head_id_number", "").strip().upper()
     phone = form.get("phone", "").strip()
     division_code = form.get("division_code", "")
-    if not head_name:
-        errors.append(_error("head_name", "请填写户主姓名"))
-    elif len(head_name) > 32:
-        errors.append(_error("head_name", "户主姓名过长"))
+    if name_problem(head_name):
+        errors.append(_error("head_name", f"户主姓名：{name_problem(head_name)}"))
     problem = id_number_problem(id_number)
     if problem:
         errors.append(_error("head_id_number", problem))

@@ -86,6 +86,15 @@ class AssistancePlan(Procedure):
         errors = _date_errors(plan)
         members = workflow_data.get("members") or []
         problems = _plan_problems(plan, members, data.get("plan_labour_willing"))
+        full_labour = any(m.get("labour_capacity") == "full" for m in members)
+        if full_labour and not data.get("plan_labour_willing"):
+            if not (data.get("plan_unwilling_reason") or "").strip():
+                errors.append(
+                    FieldError(
+                        "plan_unwilling_reason",
+                        "家庭有全劳动力成员却未勾选有发展意愿，请写明原因（指南第20问）",
+                    )
+                )
         if problems:
             # One error per field: the pages key errors by field path.
             errors.append(FieldError("plan_measures", "；".join(problems)))

@@ -153,7 +153,9 @@ def _monitoring_line(session: Session, year: int) -> int:
 
 
 def _months_between(start: date, end: date) -> int:
-    return (end.year - start.year) * 12 + end.month - start.month - (end.day < start.day)
+    return (
+        (end.year - start.year) * 12 + end.month - start.month - (end.day < start.day)
+    )
 
 
 def _record_problems(household: Household, data: dict, today: date) -> list:
@@ -166,18 +168,24 @@ def _record_problems(household: Household, data: dict, today: date) -> list:
     problems = []
     recorded = len(household.members or [])
     if recorded and data.get("elimination_member_count") != recorded:
-        problems.append(FieldError(
-            "elimination_member_count",
-            f"家庭人口：应与登记的家庭成员一致（{recorded}人）；成员有变化的，"
-            "请先核实更新家庭成员"))
+        problems.append(
+            FieldError(
+                "elimination_member_count",
+                f"家庭人口：应与登记的家庭成员一致（{recorded}人）；成员有变化的，"
+                "请先核实更新家庭成员",
+            )
+        )
 
     if data.get("elimination_kind") != "natural" and household.identified_on:
         monitored = _months_between(household.identified_on, today)
         if data.get("income_stable_months", 0) > monitored:
-            problems.append(FieldError(
-                "income_stable_months",
-                f"收入持续稳定的月数：该户{household.identified_on}识别为监测对象，"
-                f"至今仅{monitored}个月，不能多于此数（指南第27、41问）"))
+            problems.append(
+                FieldError(
+                    "income_stable_months",
+                    f"收入持续稳定的月数：该户{household.identified_on}识别为监测对象，"
+                    f"至今仅{monitored}个月，不能多于此数（指南第27、41问）",
+                )
+            )
     return problems
 
 
