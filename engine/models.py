@@ -217,6 +217,32 @@ class WaitingTimer(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     #: The human task this timer watches (boundary timers), if any.
     watched_task_id: Mapped[str | None] = mapped_column(String(36))
+    #: Failed firings so far; a firing that succeeds rewrites the row.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: After a failed firing, the earliest moment of the next try (back-off).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TimerIncident(Base):
+    """A timer whose firing kept failing, for the county bureau to look into.
+
+    One row per timer task; later failures update it. The timer itself stays
+    in ``waiting_timers`` and is still tried, at the longest back-off.
+    """
+
+    __tablename__ = "timer_incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("instances.id"), index=True
+    )
+    timer_task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    timer_name: Mapped[str] = mapped_column(String(128))
+    #: The last failure, in English, for logs and the bureau's page.
+    error: Mapped[str] = mapped_column(Text)
+    first_failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer)
 
 
 class Event(Base):

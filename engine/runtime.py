@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import copy
 import logging
+import random
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, sessionmaker
 
@@ -49,6 +50,7 @@ from .models import (
     HouseholdMember,
     Instance,
     OpenTask,
+    TimerIncident,
     WaitingTimer,
 )
 from .projections import Projection
@@ -116,7 +118,13 @@ _CASE = (
 )
 _DUE_TIMERS = (
     select(WaitingTimer.instance_id)
-    .where(WaitingTimer.due_at <= bindparam("now"))
+    .where(
+        WaitingTimer.due_at <= bindparam("now"),
+        or_(
+            WaitingTimer.next_attempt_at.is_(None),
+            WaitingTimer.next_attempt_at <= bindparam("now"),
+        ),
+    )
     .order_by(WaitingTimer.due_at)
     .limit(bindparam("limit"))
 )
@@ -125,9 +133,25 @@ _CLAIM_TIMERS = (
     .where(
         WaitingTimer.instance_id == bindparam("instance_id"),
         WaitingTimer.due_at <= bindparam("now"),
+        or_(
+            WaitingTimer.next_attempt_at.is_(None),
+            WaitingTimer.next_attempt_at <= bindparam("now"),
+        ),
     )
     .with_for_update(skip_locked=True)
 )
+#: Failed firings before a timer becomes an incident for the county bureau.
+TIMER_ATTEMPTS = 5
+#: Back-off after the n-th failure: BASE * 2**(n-1) seconds, at most MAX.
+TIMER_BACKOFF_BASE = 2.0
+TIMER_BACKOFF_MAX = 3600.0
+
+
+def timer_backoff(attempts: int) -> float:
+    """Seconds to wait after the ``attempts``-th failed firing of a timer."""
+    return min(TIMER_BACKOFF_BASE * 2 ** (attempts - 1), TIMER_BACKOFF_MAX)
+
+
 #: SET takes the columns named in the parameters.
 _UPDATE_INSTANCE = update(_INSTANCES).where(
     _INSTANCES.c.id == bindparam("stored_id"),
@@ -286,11 +310,54 @@ class Engine:
         cached: list,
         task_name: str | None = None,
     ) -> None:
-        """Start, in the same transaction, what the command's step leads to."""
+        """Start, in the same transaction, what the command's step leads to; and
+        close the household's other cases when the step makes them moot."""
+        reason = procedure.closes_others(household, workflow, task_name)
+        if reason:
+            current = {instance_id for instance_id, _ in cached}
+            for other in session.scalars(
+                select(Instance).where(
+                    Instance.household_id == household.id,
+                    Instance.status == "running",
+                    Instance.id.not_in(current),
+                )
+            ):
+                self._close(session, other, now, reason)
+
         for process_id, data in procedure.follow_ups(household, workflow, task_name):
             self._start_in(
                 session, now, process_id, household, data, None, SYSTEM, cached
             )
+
+    def _close(
+        self, session: Session, instance: Instance, now: datetime, reason: str
+    ) -> None:
+        """End a case that another one made moot: no open tasks, no timers, a record.
+
+        Its stored state stays as it was, for auditors; the version moves on, so
+        no process acts on a cached copy of it.
+        """
+        titles = list(
+            session.scalars(
+                select(OpenTask.title).where(OpenTask.instance_id == instance.id)
+            )
+        )
+        session.execute(delete(OpenTask).where(OpenTask.instance_id == instance.id))
+        session.execute(
+            delete(WaitingTimer).where(WaitingTimer.instance_id == instance.id)
+        )
+        instance.status = "cancelled"
+        instance.current_step = "已关闭"
+        instance.updated_at = instance.completed_at = now
+        instance.version += 1
+        history.append(
+            session,
+            instance.id,
+            now,
+            SYSTEM,
+            EventKind.CANCELLED,
+            {"reason": reason, "open_steps": titles},
+        )
 
     def complete_task(self, task_id: str, data: dict, official: Official) -> int:
         """Complete a ready human task with its form data; returns the instance id."""
@@ -372,22 +439,112 @@ class Engine:
         )
         return instance.id
 
-    def fire_due_timers(self, limit: int = 100) -> int:
+    def fire_due_timers(self, limit: int = 200) -> int:
         """Fire every timer that is due, one instance per transaction.
 
-        Returns how many instances advanced. Rows are claimed with
-        ``SKIP LOCKED`` where the database has it, so several schedulers can
-        sweep at once without firing a timer twice.
+        Reads due rows in batches of ``limit`` until none is left, and
+        returns how many instances advanced. The first read takes no lock: it
+        only says which instances to try. Each instance's due rows are then
+        claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` in the transaction
+        that fires them (where the database has it), and the instance's
+        version check refuses a writer that read it before another committed;
+        so several schedulers can sweep at once and a timer fires once. A
+        firing that fails is rolled back, noted on its rows in a transaction
+        of its own and retried later with back-off (see
+        :meth:`_note_failure`); it does not stop the other instances.
         """
-        with self.sessions() as session:
-            now = clock.now(session)
-            due = list(session.scalars(_DUE_TIMERS, {"now": now, "limit": limit}))
-
         fired = 0
-        for instance_id in dict.fromkeys(due):
-            if self.fire_timers(instance_id):
-                fired += 1
-        return fired
+        while True:
+            with self.sessions() as session:
+                now = clock.now(session)
+                rows = list(session.scalars(_DUE_TIMERS, {"now": now, "limit": limit}))
+            due = list(dict.fromkeys(rows))
+            # Several schedulers read the same earliest rows; each tries them
+            # in its own order so that they rarely wait on the same instance.
+            random.shuffle(due)
+            advanced = 0
+            for instance_id in due:
+                try:
+                    if self.fire_timers(instance_id):
+                        advanced += 1
+                except Conflict:
+                    # Another scheduler fired the instance between our reads.
+                    continue
+                except Exception as error:  # the model (or anything) failed
+                    log.warning(
+                        "timer firing failed instance=%s: %s", instance_id, error
+                    )
+                    self._note_failure(instance_id, error)
+            fired += advanced
+            # A full batch means more may be due; stop when nothing moved
+            # (what is left is held by other schedulers or deferred).
+            if len(rows) < limit or advanced == 0:
+                return fired
+
+    def _note_failure(self, instance_id: int, error: Exception) -> None:
+        """Count a failed firing of the instance's due timers, in a short
+        transaction of its own (the firing's own was rolled back).
+
+        The rows get ``attempts + 1`` and a ``next_attempt_at`` after a
+        back-off; from the TIMER_ATTEMPTS-th failure on, each timer has an
+        incident row. Rows another scheduler holds, or already deferred, are
+        left alone so one failure is counted once.
+        """
+        text = _english(error)
+        try:
+            with self.sessions.begin() as session:
+                now = clock.now(session)
+                rows = session.scalars(
+                    select(WaitingTimer)
+                    .where(
+                        WaitingTimer.instance_id == instance_id,
+                        WaitingTimer.due_at <= now,
+                        or_(
+                            WaitingTimer.next_attempt_at.is_(None),
+                            WaitingTimer.next_attempt_at <= now,
+                        ),
+                    )
+                    .with_for_update(skip_locked=True)
+                ).all()
+                for row in rows:
+                    row.attempts = (row.attempts or 0) + 1
+                    row.next_attempt_at = now + timedelta(
+                        seconds=timer_backoff(row.attempts)
+                    )
+                    if row.attempts < TIMER_ATTEMPTS:
+                        continue
+                    incident = session.scalar(
+                        select(TimerIncident).where(
+                            TimerIncident.timer_task_id == row.task_id
+                        )
+                    )
+                    if incident is None:
+                        session.add(
+                            TimerIncident(
+                                instance_id=instance_id,
+                                timer_task_id=row.task_id,
+                                timer_name=row.name,
+                                error=text,
+                                first_failed_at=now,
+                                last_failed_at=now,
+                                attempts=row.attempts,
+                            )
+                        )
+                        log.error(
+                            "timer incident instance=%s timer=%s after %d attempts: %s",
+                            instance_id,
+                            row.task_id,
+                            row.attempts,
+                            text,
+                        )
+                    else:
+                        incident.error = text
+                        incident.last_failed_at = now
+                        incident.attempts = row.attempts
+        except Exception:
+            log.exception(
+                "could not record the failed firing of instance %s", instance_id
+            )
 
     def fire_timers(self, instance_id: int) -> bool:
         """Fire the due timers of one instance; False when another process did."""
@@ -490,7 +647,13 @@ class Engine:
             ) from error
 
     def _run_engine(self, workflow: BpmnWorkflow, step: _Step) -> None:
-        """Run the engine's own tasks, noting the ones history should show."""
+        """Run the engine's own tasks, noting the ones history should show.
+
+        A human task the run closes without anyone doing it (a terminate end, an
+        interrupting deadline) is noted too: a supervision task must not vanish
+        from the record.
+        """
+        open_before = workflow.get_tasks(state=TaskState.READY, manual=True)
 
         def noted(task):
             spec = task.task_spec
@@ -535,6 +698,19 @@ class Engine:
             raise CommandError(
                 f"the model failed: {error}", "流程模型执行出错，请联系流程管理员"
             ) from error
+
+        for task in open_before:
+            if task.state == TaskState.CANCELLED:
+                step.events.append(
+                    (
+                        EventKind.TASK_CLOSED,
+                        task.task_spec.bpmn_id,
+                        {
+                            "title": task.task_spec.bpmn_name,
+                            "reason": "流程已办结或期限已过，该环节未办理即关闭",
+                        },
+                    )
+                )
 
         if workflow.completed:
             step.events.append(
@@ -630,6 +806,34 @@ class Engine:
             f" task={task}" if task else "",
             (time.perf_counter() - started) * 1000,
         )
+
+
+def timer_incidents(session: Session, division_code: str | None = None) -> list:
+    """Timers that kept failing, newest failure first, within a division.
+
+    Returns ``(incident, instance)`` pairs; ``division_code`` (the county
+    bureau's) keeps those of instances inside it, None keeps all.
+    """
+    rows = session.execute(
+        select(TimerIncident, Instance)
+        .join(Instance, Instance.id == TimerIncident.instance_id)
+        .options(defer(Instance.state))
+        .order_by(TimerIncident.last_failed_at.desc(), TimerIncident.id)
+    ).all()
+    return [
+        (incident, instance)
+        for incident, instance in rows
+        if division_code is None or within(instance.division_code, division_code)
+    ]
+
+
+def _english(error: Exception) -> str:
+    """The English text of a failure, for the incident row and the log."""
+    if isinstance(error, CommandError):
+        text = str(error.args[0]) if error.args else str(error)
+    else:
+        text = f"{type(error).__name__}: {error}"
+    return text[:2000]
 
 
 def _uuid(task_id: str):

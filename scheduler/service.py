@@ -1,9 +1,20 @@
 """The timer sweep, run by APScheduler in its own process or inside the demo.
 
 Every second the sweep asks the ``waiting_timers`` projection which timers are
-due on the database's clock and fires them, one instance per transaction. Due
-times are compared with the clock of the database, so a simulated clock moved
-forward makes its timers fire at the next sweep.
+due on the database's clock and fires them, one instance per transaction,
+batch after batch until none is left. Due times are compared with the clock of
+the database, so a simulated clock moved forward makes its timers fire at the
+next sweep.
+
+Any number of scheduler processes may sweep one PostgreSQL database: each
+firing claims its rows with ``SELECT … FOR UPDATE SKIP LOCKED`` and the
+instance's version check refuses a stale writer, so a timer fires once; a
+process killed mid-sweep loses only its open transaction, and the rows it held
+are fired by another. A firing that fails (say, a script error on the timer's
+path) is rolled back, counted on its rows in a short transaction of its own,
+retried with back-off, and after ``engine.runtime.TIMER_ATTEMPTS`` failures
+recorded in ``timer_incidents`` for the county bureau
+(``engine.runtime.timer_incidents``); other timers go on firing.
 """
 
 from __future__ import annotations
@@ -22,7 +33,9 @@ SWEEP_INTERVAL = 1.0
 
 
 def sweep(engine: Engine) -> int:
-    """Fire what is due; a failure is logged and retried at the next sweep."""
+    """Fire what is due. A failing timer is handled by the engine (back-off,
+    incident); anything else (the database away) is logged and the next sweep
+    tries again."""
     try:
         fired = engine.fire_due_timers()
     except Exception:

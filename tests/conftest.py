@@ -53,7 +53,8 @@ class _SqliteCopies:
 class _PostgresCopies:
     """CREATE DATABASE … TEMPLATE: a full copy in a fraction of a second."""
 
-    TEMPLATE = "fangfan_test_template"
+    #: One template per test run, so runs side by side on one server never meet.
+    TEMPLATE = f"fangfan_test_template_{os.getpid()}"
 
     def __init__(self, url: str):
         self.url = url
@@ -84,8 +85,14 @@ class _PostgresCopies:
 @pytest.fixture(scope="session")
 def installations(tmp_path_factory):
     if POSTGRES_URL:
-        return _PostgresCopies(POSTGRES_URL)
-    return _SqliteCopies(tmp_path_factory)
+        copies = _PostgresCopies(POSTGRES_URL)
+        yield copies
+        with copies.admin.connect() as connection:
+            connection.execute(
+                text(f"DROP DATABASE IF EXISTS {copies.TEMPLATE} WITH (FORCE)")
+            )
+    else:
+        yield _SqliteCopies(tmp_path_factory)
 
 
 @pytest.fixture

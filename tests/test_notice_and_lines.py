@@ -117,7 +117,9 @@ def test_a_line_in_force_is_not_rewritten(fangfan, desks):
     with fangfan.sessions() as session:
         today = local_date(clock.now(session))
 
-    past = desks["province"].post("/lines", {"year": str(today.year - 1), "yuan": "100"})
+    past = desks["province"].post(
+        "/lines", {"year": str(today.year - 1), "yuan": "100"}
+    )
     past_line = desks["province"].post(
         "/lines", {"year": str(today.year - 1), "yuan": "9000"}
     )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-04 16:31:29.403402
+Create Date: 2026-12-04 17:06:01.637202
 """
 
 from alembic import op
@@ -16,7 +16,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "clock_state",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -215,12 +214,42 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "timer_incidents",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("instance_id", sa.Integer(), nullable=False),
+        sa.Column("timer_task_id", sa.String(length=36), nullable=False),
+        sa.Column("timer_name", sa.String(length=128), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column(
+            "first_failed_at", engine.models.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "last_failed_at", engine.models.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["instance_id"],
+            ["instances.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("timer_task_id"),
+    )
+    with op.batch_alter_table("timer_incidents", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_timer_incidents_instance_id"), ["instance_id"], unique=False
+        )
+
+    op.create_table(
         "waiting_timers",
         sa.Column("task_id", sa.String(length=36), nullable=False),
         sa.Column("instance_id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=128), nullable=False),
         sa.Column("due_at", engine.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("watched_task_id", sa.String(length=36), nullable=True),
+        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column(
+            "next_attempt_at", engine.models.UTCDateTime(timezone=True), nullable=True
+        ),
         sa.ForeignKeyConstraint(
             ["instance_id"],
             ["instances.id"],
@@ -237,12 +266,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table("waiting_timers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_waiting_timers_instance_id"))
         batch_op.drop_index(batch_op.f("ix_waiting_timers_due_at"))
 
     op.drop_table("waiting_timers")
+    with op.batch_alter_table("timer_incidents", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_timer_incidents_instance_id"))
+
+    op.drop_table("timer_incidents")
     with op.batch_alter_table("open_tasks", schema=None) as batch_op:
         batch_op.drop_index("ix_open_tasks_role_division")
         batch_op.drop_index(batch_op.f("ix_open_tasks_instance_id"))
