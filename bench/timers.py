@@ -26,44 +26,25 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from engine import clock  # noqa: E402
 from engine.models import Event, WaitingTimer  # noqa: E402
 from fangfan.service import Fangfan  # noqa: E402
+from scratch import Postgres  # noqa: E402
 from tests.test_timer_service import clone_timers, probes  # noqa: E402
 
 LEAD = timedelta(hours=2)  # cloned timers fall due this far ahead at first
-
-
-class Postgres:
-    """A database of our own on the given server, dropped afterwards."""
-
-    def __init__(self, url: str):
-        self.admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        self.name = f"fangfan_bench_{uuid.uuid4().hex[:12]}"
-        with self.admin.connect() as connection:
-            connection.execute(text(f"CREATE DATABASE {self.name}"))
-        self.url = re.sub(r"/[^/?]+(\?|$)", f"/{self.name}\\1", url, count=1)
-
-    def drop(self) -> None:
-        with self.admin.connect() as connection:
-            connection.execute(
-                text(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
-            )
-        self.admin.dispose()
 
 
 def scheduler(url: str, log: Path) -> subprocess.Popen:

@@ -118,6 +118,17 @@ class Procedure:
         return []
 
 
+def household_data(household: Household) -> dict:
+    """The household as a case's data holds it: enough for conditions and pages."""
+    return {
+        "id": household.id,
+        "head_name": household.head_name,
+        "lifted_out": bool(household.lifted_out),
+        "division_code": household.division_code,
+        "category": household.category,
+    }
+
+
 def plan_after_approval(
     household: Household, task_name: str | None, trigger: str
 ) -> list[tuple[str, dict]]:

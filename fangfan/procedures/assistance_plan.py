@@ -25,7 +25,7 @@ from engine.forms import FieldError
 from engine.models import Household
 from fangfan import measures, rules
 
-from . import Procedure, register
+from . import Procedure, household_data, register
 
 #: Responsible departments of a measure (guide Q22, Q23), code → Chinese; the
 #: codes are the ``department`` options of ``forms/plan_draft.json``.
@@ -65,11 +65,7 @@ class AssistancePlan(Procedure):
         identified_on = household.identified_on or household.green_channel_on
         return {
             "trigger": str(data.get("trigger") or ""),
-            "household": {
-                "id": household.id,
-                "head_name": household.head_name,
-                "division_code": household.division_code,
-            },
+            "household": household_data(household),
             "members": list(household.members or []),
             "lifted_out": bool(household.lifted_out),
             "category": household.category,

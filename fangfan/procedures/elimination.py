@@ -28,7 +28,7 @@ from engine.models import Household, Instance, MonitoringLine
 from fangfan import household_states, measures
 from fangfan.rules import net_income_per_capita_fen, yuan
 
-from . import Procedure, register, review_problems
+from . import Procedure, household_data, register, review_problems
 
 #: Guide Q27: in the transition period income counts as stable after half a year.
 STABLE_MONTHS = 6
@@ -85,13 +85,7 @@ class Elimination(Procedure):
         year = local_date(now).year
         line_fen = _monitoring_line(session, year)
         return {
-            "household": {
-                "id": household.id,
-                "head_name": household.head_name,
-                "lifted_out": household.lifted_out,
-                "division_code": household.division_code,
-                "category": household.category,
-            },
+            "household": household_data(household),
             "elimination_kind": data["elimination_kind"],
             "elimination_income": dict(data["elimination_income"]),
             "elimination_member_count": data["elimination_member_count"],

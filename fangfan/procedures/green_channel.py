@@ -24,7 +24,7 @@ from fangfan import household_states, measures
 
 from fangfan.rules import category_problem
 
-from . import Procedure, plan_after_approval, register, review_problems
+from . import Procedure, household_data, plan_after_approval, register, review_problems
 
 #: The form a town official fills in to start it: the confirmed sudden risk.
 START_FORM = "green_start.json"
@@ -60,12 +60,7 @@ class GreenChannel(Procedure):
         self, session: Session, household: Household, data: dict, now: datetime
     ) -> dict:
         return {
-            "household": {
-                "id": household.id,
-                "head_name": household.head_name,
-                "lifted_out": household.lifted_out,
-                "division_code": household.division_code,
-            },
+            "household": household_data(household),
             "sudden_risk": _clean_risk(data, local_date(now)),
         }
 

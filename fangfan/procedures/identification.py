@@ -20,7 +20,7 @@ from fangfan import household_states, membership
 from fangfan.roles import CLUE_TAKERS
 from fangfan.rules import category_problem
 
-from . import Procedure, plan_after_approval, register, review_problems
+from . import Procedure, household_data, plan_after_approval, register, review_problems
 
 #: Where a risk clue comes from (guide Q34, Q42).
 CLUE_SOURCES = {
@@ -51,12 +51,7 @@ class Identification(Procedure):
             )
 
         return {
-            "household": {
-                "id": household.id,
-                "head_name": household.head_name,
-                "lifted_out": household.lifted_out,
-                "division_code": household.division_code,
-            },
+            "household": household_data(household),
             "clue": clue,
             "monitoring_line_fen": line.amount_fen,
         }

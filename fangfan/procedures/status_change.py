@@ -28,7 +28,7 @@ from engine.models import Household, HouseholdMember, Instance
 from fangfan import household_states, measures
 from fangfan.rules import has_labour
 
-from . import Procedure, register
+from . import Procedure, household_data, register
 
 #: What the city bureau may request, code → Chinese.
 CHANGE_KINDS = {
@@ -90,11 +90,7 @@ class StatusChange(Procedure):
         """The request, with the household as it was when the city bureau made it."""
         return {
             **data,
-            "household": {
-                "id": household.id,
-                "head_name": household.head_name,
-                "division_code": household.division_code,
-            },
+            "household": household_data(household),
             "status_at_request": household.status,
             "safety_net_at_request": bool(household.safety_net_household),
         }
