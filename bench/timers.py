@@ -18,7 +18,8 @@ The last line is ``p99 lateness: X s; rate: N timers/s``.
 
     python bench/timers.py --quick         # 3,000 timers (1,000 on PostgreSQL), < 30 s
     python bench/timers.py                 # 10,000 timers
-    python bench/timers.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+    python bench/timers.py --database-url URL    # on PostgreSQL, e.g.
+        # postgresql+psycopg://postgres@127.0.0.1:5432/test
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ from engine.errors import InvalidData
 from engine.forms import FieldError, load_form, validate
 from engine.models import Household
 from fangfan import household_states, measures
-
 from fangfan.rules import category_problem
 
 from . import Procedure, household_data, plan_after_approval, register, review_problems
