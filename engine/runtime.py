@@ -653,7 +653,11 @@ class Engine:
         interrupting deadline) is noted too: a supervision task must not vanish
         from the record.
         """
-        open_before = workflow.get_tasks(state=TaskState.READY, manual=True)
+        open_before = [
+            task
+            for task in projections.all_tasks(workflow)
+            if task.state == TaskState.READY and task.task_spec.manual
+        ]
 
         def noted(task):
             spec = task.task_spec
