@@ -141,3 +141,52 @@ def approve(category: str, reason: str | None = None) -> dict:
     if reason:
         fields["override_reason"] = reason
     return fields
+
+
+def identify_household(fangfan, desks, new_id_number, **verification) -> int:
+    """Take a new ordinary household through the whole identification; its id.
+
+    The household is approved as 边缘易致贫户; ``verification`` changes the
+    home verification's fields (e.g. labour capacity). Forms are dated on the
+    simulated clock, which earlier steps of a test may have moved.
+    """
+    from engine import clock
+    from engine.models import Instance
+    from engine.runtime import Official
+
+    def simulated_today() -> str:
+        with fangfan.sessions() as session:
+            return clock.local_date(clock.now(session)).isoformat()
+
+    ids = (new_id_number(), new_id_number())
+    with fangfan.sessions() as session:
+        household_id = session.get(
+            Instance, report_new_household(desks["town"], ids[0])
+        ).household_id
+
+    on = simulated_today()
+    steps = (
+        (
+            "town",
+            "home_verification",
+            home_verification(*ids, **{"verified_on": on, **verification}),
+        ),
+        ("county", "data_cross_check", CROSS_CHECK),
+        ("village", "democratic_review", {**democratic_review(), "review_held_on": on}),
+        ("town", "town_review", TOWN_APPROVES),
+    )
+    for desk, step, fields in steps:
+        response = desks[desk].complete(household_id, step, fields)
+        assert response.status_code == 302, response.text
+
+    fangfan.advance_clock(5.1, Official("trainer", "process_owner", "370000000000"))
+    assert fangfan.engine.fire_due_timers() >= 1, "the 5-day notice passes"
+
+    entry = {**system_entry(), "entered_on": simulated_today()}
+    for desk, step, fields in (
+        ("approver", "county_approval", approve("marginal")),
+        ("county", "system_entry", entry),
+    ):
+        response = desks[desk].complete(household_id, step, fields)
+        assert response.status_code == 302, response.text
+    return household_id

@@ -25,58 +25,13 @@ from fangfan.procedures import procedure_for
 from fangfan.rules import MEASURE_TYPES
 
 from .identification_steps import (
-    CROSS_CHECK,
-    DEMOCRATIC_REVIEW,
-    SYSTEM_ENTRY,
-    TOWN_APPROVES,
-    approve,
-    home_verification,
+    identify_household,
     report_new_household,
 )
 
 OPERATOR = Official("trainer", "process_owner", "370000000000")
 FORMS = Path(__file__).resolve().parent.parent / "forms"
 NO_LABOUR = {"members.0.labour_capacity": "none", "members.1.labour_capacity": "none"}
-
-
-def _identify(fangfan, desks, new_id_number, **verification) -> int:
-    """Take a new ordinary household through identification; its id."""
-    ids = (new_id_number(), new_id_number())
-    case_id = report_new_household(desks["town"], ids[0])
-    with fangfan.sessions() as session:
-        household_id = session.get(Instance, case_id).household_id
-
-    town, village, county = desks["town"], desks["village"], desks["county"]
-    assert (
-        town.complete(
-            household_id, "home_verification", home_verification(*ids, **verification)
-        ).status_code
-        == 302
-    )
-    assert (
-        county.complete(household_id, "data_cross_check", CROSS_CHECK).status_code
-        == 302
-    )
-    assert (
-        village.complete(
-            household_id, "democratic_review", DEMOCRATIC_REVIEW
-        ).status_code
-        == 302
-    )
-    assert town.complete(household_id, "town_review", TOWN_APPROVES).status_code == 302
-    fangfan.advance_clock(5.1, OPERATOR)
-    assert fangfan.engine.fire_due_timers() >= 1
-
-    assert (
-        desks["approver"]
-        .complete(household_id, "county_approval", approve("marginal"))
-        .status_code
-        == 302
-    )
-    assert (
-        county.complete(household_id, "system_entry", SYSTEM_ENTRY).status_code == 302
-    )
-    return household_id
 
 
 def _plan(
@@ -173,7 +128,7 @@ def test_identification_starts_a_plan_due_within_ten_days(
     fangfan, desks, new_id_number
 ):
     """Guide Q23: plan and declaration within 10 days of identification."""
-    household_id = _identify(fangfan, desks, new_id_number)
+    household_id = identify_household(fangfan, desks, new_id_number)
 
     plan_case = _plan_case(fangfan, household_id)
     with fangfan.sessions() as session:
@@ -199,7 +154,7 @@ def test_identification_starts_a_plan_due_within_ten_days(
 
 
 def test_plan_is_only_started_by_another_procedure(fangfan, desks, new_id_number):
-    household_id = _identify(fangfan, desks, new_id_number)
+    household_id = identify_household(fangfan, desks, new_id_number)
 
     page = desks["village"].get(f"/households/{household_id}").text
     assert "发起帮扶计划" not in page
@@ -233,7 +188,7 @@ def test_cash_handouts_are_no_development_measure_for_willing_labour(
     fangfan, desks, new_id_number
 ):
     """Guide Q20, Q21: handouts, dividends, useless training do not count."""
-    household_id = _identify(fangfan, desks, new_id_number)
+    household_id = identify_household(fangfan, desks, new_id_number)
     task_before = _draft_task(fangfan, household_id)
     version_before = _plan_case(fangfan, household_id).version
 
@@ -260,7 +215,7 @@ def test_development_measure_is_asked_only_of_willing_labour(
     fangfan, desks, new_id_number
 ):
     """Guide Q20: 有劳动能力、有意愿的 — without the will, the rule does not bind."""
-    household_id = _identify(fangfan, desks, new_id_number)
+    household_id = identify_household(fangfan, desks, new_id_number)
     village = desks["village"]
 
     no_reason = village.complete(
@@ -285,7 +240,7 @@ def test_development_measure_is_asked_only_of_willing_labour(
 
 def test_plan_needs_at_least_one_measure(fangfan, desks, new_id_number):
     """Guide Q18: every monitored household gets measures."""
-    household_id = _identify(fangfan, desks, new_id_number)
+    household_id = identify_household(fangfan, desks, new_id_number)
 
     refused = desks["village"].complete(household_id, "draft_plan", _plan())
 
@@ -295,7 +250,7 @@ def test_plan_needs_at_least_one_measure(fangfan, desks, new_id_number):
 
 def test_household_without_labour_gets_the_safety_net(fangfan, desks, new_id_number):
     """Guide Q20: no labour → safety net; Q29: it is a safety-net household."""
-    household_id = _identify(fangfan, desks, new_id_number, **NO_LABOUR)
+    household_id = identify_household(fangfan, desks, new_id_number, **NO_LABOUR)
 
     refused = desks["village"].complete(
         household_id,
@@ -327,7 +282,7 @@ def test_household_with_labour_is_no_safety_net_household(
     fangfan, desks, new_id_number
 ):
     """Guide Q29: only a household where no member can work."""
-    household_id = _identify(fangfan, desks, new_id_number)
+    household_id = identify_household(fangfan, desks, new_id_number)
 
     _declare(
         fangfan,
@@ -343,7 +298,7 @@ def test_household_with_labour_is_no_safety_net_household(
 
 
 def test_measure_cannot_end_before_it_starts(fangfan, desks, new_id_number):
-    household_id = _identify(fangfan, desks, new_id_number)
+    household_id = identify_household(fangfan, desks, new_id_number)
 
     refused = desks["village"].complete(
         household_id, "draft_plan", _plan(("microcredit", "finance", "2026-01-01"))
@@ -357,7 +312,7 @@ def test_town_returns_the_plan_and_the_redraft_is_declared(
     fangfan, desks, new_id_number
 ):
     """Guide Q23: the town guides the village; the county declares and follows up."""
-    household_id = _identify(fangfan, desks, new_id_number)
+    household_id = identify_household(fangfan, desks, new_id_number)
     village, town, county = desks["village"], desks["town"], desks["county"]
     departments = _departments()
     assert village.complete(household_id, "draft_plan", GOOD_PLAN).status_code == 302
@@ -418,7 +373,7 @@ def test_town_returns_the_plan_and_the_redraft_is_declared(
 
 
 def test_declaration_cannot_be_dated_ahead(fangfan, desks, new_id_number):
-    household_id = _identify(fangfan, desks, new_id_number)
+    household_id = identify_household(fangfan, desks, new_id_number)
     desks["village"].complete(household_id, "draft_plan", GOOD_PLAN)
     desks["town"].complete(
         household_id, "review_plan", {"plan_town_decision": "approve"}
@@ -441,7 +396,7 @@ def test_missed_ten_day_deadline_is_escalated_to_the_county_bureau(
     fangfan, desks, new_id_number
 ):
     """Guide Q23: 原则上10天内; past it the county bureau supervises."""
-    household_id = _identify(fangfan, desks, new_id_number)
+    household_id = identify_household(fangfan, desks, new_id_number)
     assert desks["county"].task_for(household_id, "escalate_plan") is None
 
     fangfan.advance_clock(9.5, OPERATOR)
@@ -467,7 +422,7 @@ def test_missed_ten_day_deadline_is_escalated_to_the_county_bureau(
 
 
 def test_declaring_the_plan_ends_an_open_escalation(fangfan, desks, new_id_number):
-    household_id = _identify(fangfan, desks, new_id_number)
+    household_id = identify_household(fangfan, desks, new_id_number)
     fangfan.advance_clock(10.5, OPERATOR)
     fangfan.engine.fire_due_timers()
     assert desks["county"].task_for(household_id, "escalate_plan")

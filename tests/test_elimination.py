@@ -22,12 +22,7 @@ from fangfan.demo_data import VILLAGE_CODE
 
 from .desk import case_id
 from .identification_steps import (
-    CROSS_CHECK,
-    DEMOCRATIC_REVIEW,
-    SYSTEM_ENTRY,
-    TOWN_APPROVES,
-    approve,
-    home_verification,
+    identify_household,
     report_new_household,
 )
 
@@ -47,45 +42,7 @@ def identify(fangfan, desks, new_id_number, wait: bool = True) -> int:
 
     With ``wait``, a year of monitoring passes before the test goes on.
     """
-    ids = (new_id_number(), new_id_number())
-    first = report_new_household(desks["town"], ids[0])
-    with fangfan.sessions() as session:
-        household_id = session.get(Instance, first).household_id
-
-    town, village, county = desks["town"], desks["village"], desks["county"]
-    on = today(fangfan)
-    assert (
-        town.complete(
-            household_id, "home_verification", home_verification(*ids, verified_on=on)
-        ).status_code
-        == 302
-    )
-    assert (
-        county.complete(household_id, "data_cross_check", CROSS_CHECK).status_code
-        == 302
-    )
-    assert (
-        village.complete(
-            household_id,
-            "democratic_review",
-            {**DEMOCRATIC_REVIEW, "review_held_on": on},
-        ).status_code
-        == 302
-    )
-    assert town.complete(household_id, "town_review", TOWN_APPROVES).status_code == 302
-    pass_notice(fangfan)
-    assert (
-        desks["approver"]
-        .complete(household_id, "county_approval", approve("marginal"))
-        .status_code
-        == 302
-    )
-    assert (
-        county.complete(
-            household_id, "system_entry", {**SYSTEM_ENTRY, "entered_on": today(fangfan)}
-        ).status_code
-        == 302
-    )
+    household_id = identify_household(fangfan, desks, new_id_number)
     assert household(fangfan, household_id).status == "monitored"
     if wait:
         fangfan.advance_clock(MONITORED_DAYS, OPERATOR)

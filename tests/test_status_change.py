@@ -23,13 +23,7 @@ from fangfan.roles import role_for_lane
 
 from .desk import Desk, case_id
 from .identification_steps import (
-    CROSS_CHECK,
-    DEMOCRATIC_REVIEW,
-    SYSTEM_ENTRY,
-    TOWN_APPROVES,
-    approve,
-    home_verification,
-    report_new_household,
+    identify_household,
 )
 
 OPERATOR = Official("trainer", "process_owner", "370000000000")
@@ -269,47 +263,10 @@ def test_rollback_of_elimination_returns_the_household_to_monitoring(
     assert record["identified_on"] == date(2026, 1, 10)
 
 
-def _identify(fangfan, desks, new_id_number) -> int:
-    """A household identified as marginal through the identification procedure."""
-    ids = (new_id_number(), new_id_number())
-    with fangfan.sessions() as session:
-        instance = session.get(Instance, report_new_household(desks["town"], ids[0]))
-        household_id = instance.household_id
-
-    today = _today(desks["town"])
-    steps = (
-        ("town", "home_verification", home_verification(*ids, verified_on=today)),
-        ("county", "data_cross_check", CROSS_CHECK),
-        (
-            "village",
-            "democratic_review",
-            {**DEMOCRATIC_REVIEW, "review_held_on": today},
-        ),
-        ("town", "town_review", TOWN_APPROVES),
-    )
-    for desk, step, fields in steps:
-        response = desks[desk].complete(household_id, step, fields)
-        assert response.status_code == 302, response.text
-    fangfan.advance_clock(5.1, OPERATOR)
-    fangfan.engine.fire_due_timers()
-
-    for desk, step, fields in (
-        ("approver", "county_approval", approve("marginal")),
-        (
-            "county",
-            "system_entry",
-            {**SYSTEM_ENTRY, "entered_on": _today(desks["county"])},
-        ),
-    ):
-        response = desks[desk].complete(household_id, step, fields)
-        assert response.status_code == 302, response.text
-    return household_id
-
-
 def test_rollback_of_identification_returns_the_household_to_ordinary(
     fangfan, desks, new_id_number
 ):
-    household_id = _identify(fangfan, desks, new_id_number)
+    household_id = identify_household(fangfan, desks, new_id_number)
     identified = _record(fangfan, household_id)
     assert (identified["status"], identified["category"]) == ("monitored", "marginal")
     assert identified["identified_on"] is not None
@@ -731,7 +688,7 @@ def test_rollback_of_identification_closes_the_running_plan_and_stops_measures(
     fangfan, desks, new_id_number
 ):
     """Guide Q17, Q40: no assistance goes on outside the system after a rollback."""
-    household_id = _identify(fangfan, desks, new_id_number)
+    household_id = identify_household(fangfan, desks, new_id_number)
     with fangfan.sessions() as session:
         plan = session.scalar(
             select(Instance).where(
@@ -754,7 +711,7 @@ def test_rollback_of_identification_closes_the_running_plan_and_stops_measures(
 def test_removal_closes_the_households_other_cases_and_stops_measures(
     fangfan, desks, new_id_number
 ):
-    household_id = _identify(fangfan, desks, new_id_number)
+    household_id = identify_household(fangfan, desks, new_id_number)
     with fangfan.sessions.begin() as session:
         record = session.get(Household, household_id)
         measures.add(
