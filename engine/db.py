@@ -59,11 +59,11 @@ def session_factory(db: DbEngine) -> sessionmaker:
 
 
 def upgrade(url: str | None = None) -> None:
-    """Create or upgrade the schema to the newest Alembic revision."""
+    """Create or upgrade the schema to the newest Alembic revision of every branch."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(ROOT / "migrations"))
     config.attributes["url"] = url or database_url()
-    command.upgrade(config, "head")
+    command.upgrade(config, "heads")
