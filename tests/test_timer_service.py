@@ -27,7 +27,8 @@ from sqlalchemy import func, insert, select, text
 
 from engine import clock, specs
 from engine.models import Event, Household, Instance, TimerIncident, WaitingTimer
-from engine.runtime import TIMER_ATTEMPTS, Official, timer_backoff, timer_incidents
+from engine.runtime import Official
+from engine.timers import TIMER_ATTEMPTS, timer_backoff, timer_incidents
 from fangfan import procedures
 from fangfan.procedures import Procedure
 
