@@ -8,7 +8,9 @@ that has run on the real clock never accepts a simulated one.
 SpiffWorkflow 3.2.0 reads ``datetime.now(timezone.utc)`` inside its timer event
 definitions and offers no hook. ``install_timer_seam`` replaces that module's
 ``datetime`` with one whose ``now`` returns the time of the running command, so
-a timer computes and fires on the same clock as everything else.
+a timer computes and fires on the same clock as everything else. The same seam
+lets a timer marked as counting working days take its due time from
+``engine.workcalendar``.
 """
 
 from __future__ import annotations
@@ -43,7 +45,15 @@ class _CommandDatetime(datetime):
 
 
 def install_timer_seam() -> None:
+    """Point SpiffWorkflow's timers at the command's time and the work calendar.
+
+    A timer marked as counting working days gets its due time from
+    ``engine.workcalendar`` (imported here: it reads ``CHINA`` from this module).
+    """
+    from . import workcalendar
+
     spiff_timer.datetime = _CommandDatetime
+    workcalendar.install_due_time_hook(spiff_timer)
 
 
 @contextlib.contextmanager
