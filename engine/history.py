@@ -38,6 +38,9 @@ class EventKind(StrEnum):
     CLOCK_ADVANCED = "clock_advanced"
     MODEL_DEPLOYED = "model_deployed"
     LINE_SET = "line_set"
+    ESCALATED = "escalated"
+    SUPERVISED = "supervised"
+    ESCALATION_CLOSED = "escalation_closed"
 
 
 def _canonical(value) -> str:

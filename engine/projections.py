@@ -24,6 +24,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from fangfan.roles import role_for_lane
 
+from . import deadlines
 from .models import OpenTask, WaitingTimer
 
 OPEN_TASKS = OpenTask.__table__
@@ -39,7 +40,7 @@ _DELETE_TASKS = delete(OPEN_TASKS).where(
 _SET_TASK_DUE = (
     update(OPEN_TASKS)
     .where(OPEN_TASKS.c.task_id == bindparam("task"))
-    .values(due_at=bindparam("due"))
+    .values(due_at=bindparam("due"), warn_at=bindparam("warn"))
 )
 _INSERT_TASKS = insert(OPEN_TASKS)
 _DELETE_TIMERS = delete(WAITING_TIMERS).where(
@@ -75,15 +76,15 @@ def timer_due(task) -> datetime | None:
     return TimerEventDefinition.get_datetime(value)
 
 
-def _watched_task(timer_task):
+def watched_task(timer_task):
     """The activity a boundary timer is attached to, or None for other timers."""
     parent = timer_task.parent
     if parent is None or "BoundaryEvent" not in type(parent.task_spec).__name__:
         return None
+    # The boundary events are its siblings; the activity may have an event
+    # definition of its own (a receive task waits for a message).
     for sibling in parent.children:
-        if sibling is not timer_task and not hasattr(
-            sibling.task_spec, "event_definition"
-        ):
+        if "BoundaryEvent" not in type(sibling.task_spec).__name__:
             return sibling
     return None
 
@@ -94,7 +95,7 @@ class Projection:
 
     ``tasks`` maps each open task's id to the due time its row carries;
     ``timers`` maps each waiting timer's id to its row's (name, due, watched
-    task). A command that restored its workflow from the live cache gets the
+    task, warning time). A command that restored its workflow from the live cache gets the
     projection of exactly that version with it, so it can write only what
     changed instead of reading the rows back first.
     """
@@ -124,23 +125,26 @@ def project(
         ):
             timer_tasks.append(task)
 
-    deadlines: dict = {}
+    due_by_task: dict = {}
     timers = []
     for timer_task in timer_tasks:
         due = timer_due(timer_task)
         if due is None:
             continue
-        watched = _watched_task(timer_task)
-        if watched is not None:
-            known = deadlines.get(watched.id)
-            deadlines[watched.id] = due if known is None else min(known, due)
         spec = timer_task.task_spec
+        warn = deadlines.warn_at(spec, due)
+        watched = watched_task(timer_task)
+        if watched is not None:
+            known = due_by_task.get(watched.id)
+            if known is None or due < known[0]:
+                due_by_task[watched.id] = (due, warn)
         timers.append(
             {
                 "task_id": str(timer_task.id),
                 "name": spec.bpmn_name or spec.event_definition.name or "",
                 "due_at": due,
                 "watched_task_id": str(watched.id) if watched is not None else None,
+                "warn_at": warn,
             }
         )
 
@@ -148,6 +152,7 @@ def project(
     for task in ready:
         spec = task.task_spec
         role = role_for_lane(spec.lane)
+        deadline = due_by_task.get(task.id, (None, None))
         tasks.append(
             {
                 "task_id": str(task.id),
@@ -158,7 +163,8 @@ def project(
                 "division_code": division_code,
                 "form": spec.extensions.get("properties", {}).get("form", ""),
                 "created_at": now,
-                "due_at": deadlines.get(task.id),
+                "due_at": deadline[0],
+                "warn_at": deadline[1],
             }
         )
     return tasks, timers
@@ -198,7 +204,9 @@ def write(
             added.append(row)
             after_tasks[task_id] = due
         elif due is not None and stored_tasks[task_id] != due:
-            session.execute(_SET_TASK_DUE, {"task": task_id, "due": due})
+            session.execute(
+                _SET_TASK_DUE, {"task": task_id, "due": due, "warn": row["warn_at"]}
+            )
             after_tasks[task_id] = due
         else:
             after_tasks[task_id] = stored_tasks[task_id]
@@ -208,7 +216,12 @@ def write(
         )
 
     after_timers = {
-        row["task_id"]: (row["name"], row["due_at"], row["watched_task_id"])
+        row["task_id"]: (
+            row["name"],
+            row["due_at"],
+            row["watched_task_id"],
+            row["warn_at"],
+        )
         for row in timers
     }
     if known is None:

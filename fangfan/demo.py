@@ -5,9 +5,16 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from engine.models import Household
+from engine.runtime import Official
 
 from . import membership
-from .demo_data import DEMO_PASSWORD, demo_households, demo_users
+from .demo_data import (
+    DEMO_PASSWORD,
+    TOWN_CODE,
+    VILLAGE_CODE,
+    demo_households,
+    demo_users,
+)
 from .roles import BY_CODE
 from .service import Fangfan
 
@@ -36,6 +43,26 @@ def seed(fangfan: Fangfan, lines_yuan: dict[int, int]) -> bool:
             for household in households:
                 membership.record(session, household, household.members)
     return True
+
+
+def seed_deadline_case(fangfan: Fangfan) -> int:
+    """One identification waiting for its home verification, so that a new user
+    can watch it warned, overdue and escalated by moving the simulated clock.
+
+    Only the demo has it: the tests' installations start without cases.
+    """
+    with fangfan.sessions() as session:
+        household = session.scalar(
+            select(Household)
+            .where(
+                Household.division_code == VILLAGE_CODE, Household.status == "ordinary"
+            )
+            .order_by(Household.id)
+            .limit(1)
+        )
+    town = Official("town", "town_official", TOWN_CODE)
+    clue = {"source": "screening", "description": "排查发现：户主务工受伤，收入骤减"}
+    return fangfan.engine.start("identification", household.id, {"clue": clue}, town)
 
 
 def print_welcome(host: str, port: int, created: bool) -> None:

@@ -15,6 +15,11 @@ _TASK_LINK = re.compile(
 )
 
 
+_ESCALATION_LINK = re.compile(
+    r'href="/escalations/(\d+)" data-escalation="([a-z_]+)" data-household="(\d+)"'
+)
+
+
 class Desk:
     def __init__(self, app, username: str):
         self.client = app.test_client()
@@ -54,6 +59,22 @@ class Desk:
             if household == household_id and name == step:
                 return task_id
         return None
+
+    def escalation_for(self, household_id: int, step: str) -> int | None:
+        """The overdue ``step`` of the household that my inbox asks me to supervise."""
+        page = self.get("/")
+        assert page.status_code == 200
+        for escalation, name, household in _ESCALATION_LINK.findall(page.text):
+            if int(household) == household_id and name == step:
+                return int(escalation)
+        return None
+
+    def supervise(self, household_id: int, step: str, fields: dict):
+        """Record my supervision (督办措施) of the household's overdue ``step``."""
+        escalation = self.escalation_for(household_id, step)
+        assert escalation, f"{self.username} supervises no {step} of {household_id}"
+        assert self.get(f"/escalations/{escalation}").status_code == 200
+        return self.post(f"/escalations/{escalation}", fields)
 
     def complete(self, household_id: int, step: str, fields: dict | list):
         """Open my task ``step`` for the household and submit ``fields``."""

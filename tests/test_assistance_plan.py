@@ -392,29 +392,29 @@ def test_declaration_cannot_be_dated_ahead(fangfan, desks, new_id_number):
     assert desks["county"].task_for(household_id, "declare_measures")
 
 
-def test_missed_ten_day_deadline_is_escalated_to_the_county_bureau(
+def test_missed_ten_day_deadline_is_escalated_to_the_town(
     fangfan, desks, new_id_number
 ):
-    """Guide Q23: 原则上10天内; past it the county bureau supervises."""
+    """Guide Q23: 原则上10天内; past it the level above the village supervises."""
     household_id = identify_household(fangfan, desks, new_id_number)
-    assert desks["county"].task_for(household_id, "escalate_plan") is None
+    assert desks["town"].escalation_for(household_id, "draft_plan") is None
 
     fangfan.advance_clock(9.5, OPERATOR)
     fangfan.engine.fire_due_timers()
-    assert desks["county"].task_for(household_id, "escalate_plan") is None
+    assert desks["town"].escalation_for(household_id, "draft_plan") is None
 
     fangfan.advance_clock(1, OPERATOR)
     assert fangfan.engine.fire_due_timers() >= 1
-    assert desks["county"].task_for(household_id, "escalate_plan")
+    assert desks["town"].escalation_for(household_id, "draft_plan")
     assert "已超期" in desks["village"].get("/").text
     assert desks["village"].task_for(
         household_id, "draft_plan"
     ), "a passed deadline escalates; the plan itself stays open"
 
-    supervised = desks["county"].complete(
+    supervised = desks["town"].supervise(
         household_id,
-        "escalate_plan",
-        {"supervision_action": "约谈岸堤镇，限3日内完成帮扶计划"},
+        "draft_plan",
+        {"supervision_action": "约谈岸堤村，限3日内完成帮扶计划"},
     )
     assert supervised.status_code == 302
     _declare(fangfan, desks, household_id, GOOD_PLAN)
@@ -425,11 +425,11 @@ def test_declaring_the_plan_ends_an_open_escalation(fangfan, desks, new_id_numbe
     household_id = identify_household(fangfan, desks, new_id_number)
     fangfan.advance_clock(10.5, OPERATOR)
     fangfan.engine.fire_due_timers()
-    assert desks["county"].task_for(household_id, "escalate_plan")
+    assert desks["town"].escalation_for(household_id, "draft_plan")
 
     _declare(fangfan, desks, household_id, GOOD_PLAN)
 
-    assert desks["county"].task_for(household_id, "escalate_plan") is None
+    assert desks["town"].escalation_for(household_id, "draft_plan") is None
     assert _plan_case(fangfan, household_id).status == "completed"
 
 

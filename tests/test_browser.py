@@ -20,6 +20,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from engine.models import Instance
+from engine.runtime import Official
 from fangfan.demo_data import DEMO_PASSWORD, valid_id_number
 from web import create_app
 
@@ -43,6 +44,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
 ]
 SCREENSHOTS = os.environ.get("FANGFAN_SCREENSHOTS", "/tmp")
+OPERATOR = Official("trainer", "process_owner", "370000000000")
 
 
 # --- fixtures ----------------------------------------------------------------
@@ -279,3 +281,27 @@ def test_case_page_renders_the_bpmn_diagram_with_the_open_step_marked(
     expect(opened).to_have_class(re.compile(r"\bhighlight-open\b"))
     expect(diagram.locator("g.djs-element.highlight-open")).to_have_count(1)
     screenshot(page, "case")
+
+
+def test_county_bureau_sees_the_overdue_step_and_records_its_supervision(
+    fangfan, page, desk
+):
+    """Guide Q34: home verification within 3 days; past it the county supervises."""
+    head = ids(1, 931)[0]
+    case_id = report_new_household(desk("town"), head, name="超期督办户")
+    fangfan.advance_clock(3.25, OPERATOR)
+    fangfan.engine.fire_due_timers()
+
+    log_in(page, "county")
+    row = page.locator("#escalations tbody tr").filter(has_text="超期督办户")
+    expect(row).to_contain_text("已超期 6小时")
+    row.get_by_role("link", name=re.compile("督办：镇村入户核实")).click()
+    page.locator('#supervision-form [name="supervision_action"]').fill(
+        "电话督促岸堤镇两日内完成入户核实"
+    )
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.locator("#supervision-form").get_by_role("button").click()
+    assert posted.value.status == 302
+    expect(page.locator("#escalations")).to_contain_text("已登记督办措施")
+    expect(page).to_have_url(re.compile(f"/cases/{case_id}$"))
+    screenshot(page, "escalation")

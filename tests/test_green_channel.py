@@ -563,19 +563,19 @@ def test_verification_deadline_of_one_month_is_escalated_to_the_city(
 
     fangfan.advance_clock(27, OPERATOR)
     fangfan.engine.fire_due_timers()
-    assert not desks["city"].task_for(household, "escalate_verification")
+    assert not desks["city"].escalation_for(household, "verify_eligibility")
 
     fangfan.advance_clock(5, OPERATOR)
     assert fangfan.engine.fire_due_timers() == 1
 
-    assert desks["city"].task_for(household, "escalate_verification")
+    assert desks["city"].escalation_for(household, "verify_eligibility")
     assert "已超期" in desks["county"].get("/").text
     assert desks["county"].task_for(
         household, "verify_eligibility"
     ), "a passed deadline escalates; the verification itself stays open"
-    response = desks["city"].complete(
+    response = desks["city"].supervise(
         household,
-        "escalate_verification",
+        "verify_eligibility",
         {"supervision_action": "电话督促县乡村振兴局三日内完成核实"},
     )
     assert response.status_code == 302
@@ -591,14 +591,14 @@ def test_verification_in_time_is_not_escalated(fangfan, desks, household):
     fangfan.advance_clock(25, OPERATOR)
     fangfan.engine.fire_due_timers()
 
-    assert not desks["city"].task_for(household, "escalate_verification")
+    assert not desks["city"].escalation_for(household, "verify_eligibility")
 
 
 def test_the_end_of_the_case_closes_an_open_escalation(fangfan, desks, household):
     _enter(fangfan, desks, household)
     fangfan.advance_clock(32, OPERATOR)
     fangfan.engine.fire_due_timers()
-    assert desks["city"].task_for(household, "escalate_verification")
+    assert desks["city"].escalation_for(household, "verify_eligibility")
 
     _verify(fangfan, desks, household, "ineligible")
     _exit(desks, household)

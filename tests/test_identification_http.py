@@ -319,7 +319,7 @@ def test_home_verification_deadline_passes_and_is_escalated(
 
     inbox = desks["town"].get("/").text
     assert "已超期" in inbox
-    assert desks["county"].task_for(household.id, "escalate_home_verification")
+    assert desks["county"].escalation_for(household.id, "home_verification")
     assert desks["town"].task_for(
         household.id, "home_verification"
     ), "a passed deadline escalates; the work itself stays open"
@@ -331,16 +331,18 @@ def test_home_verification_deadline_passes_and_is_escalated(
     assert fired and fired[0].actor == "system"
 
 
-def test_whole_procedure_deadline_of_fifteen_days_is_escalated(
+def test_whole_procedure_deadline_of_fifteen_days_is_escalated_to_the_city(
     fangfan, desks, new_id_number
 ):
+    """Guide Q34: 15 days from the clue to the county's decision; the county is
+    late, so the city supervises."""
     case_id = report_new_household(desks["town"], new_id_number())
     household = _case(fangfan, case_id)[1]
 
     fangfan.advance_clock(15.5, OPERATOR)
     fangfan.engine.fire_due_timers()
 
-    assert desks["county"].task_for(household.id, "escalate_identification")
+    assert desks["city"].escalation_for(household.id, "await_identification_decision")
 
 
 def test_clock_moves_are_recorded_in_history(fangfan):
@@ -376,18 +378,19 @@ def test_the_12317_hotline_records_a_clue_for_the_town_to_verify(
     assert Desk(app, "town").task_for(household.id, "home_verification")
 
 
-def test_an_open_supervision_closed_by_the_end_of_the_case_is_recorded(
+def test_an_escalation_closed_by_the_step_being_done_is_recorded(
     fangfan, desks, new_id_number
 ):
-    """A supervision task must not vanish from the record when the case ends."""
+    """An escalation must not vanish from the record when its step is done."""
     ids = (new_id_number(), new_id_number())
     case_id = report_new_household(desks["town"], ids[0])
     _, household = _case(fangfan, case_id)
     fangfan.advance_clock(3.5, OPERATOR)
     fangfan.engine.fire_due_timers()
-    assert desks["county"].task_for(household.id, "escalate_home_verification")
+    assert desks["county"].escalation_for(household.id, "home_verification")
 
     desks["town"].complete(household.id, "home_verification", home_verification(*ids))
+    assert desks["county"].escalation_for(household.id, "home_verification") is None
     desks["village"].complete(household.id, "democratic_review", DEMOCRATIC_REVIEW)
     desks["town"].complete(
         household.id,
@@ -399,10 +402,11 @@ def test_an_open_supervision_closed_by_the_end_of_the_case_is_recorded(
         closed = [
             e.task_name
             for e in history.events_of(session, case_id)
-            if e.kind == "task_closed"
+            if e.kind == "escalation_closed"
         ]
-    assert "escalate_home_verification" in closed
-    assert "环节关闭" in desks["county"].get(f"/cases/{case_id}").text
+    assert closed == ["home_verification"]
+    page = desks["county"].get(f"/cases/{case_id}").text
+    assert "督办解除" in page and "已解除：环节已办理" in page
 
 
 def test_unstable_category_is_only_for_lifted_out_households(

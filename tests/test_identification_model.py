@@ -61,9 +61,6 @@ USER_TASK_LANES = {
     "public_notice": "村级",
     "county_approval": "县级审批",
     "system_entry": "县级乡村振兴部门",
-    "escalate_home_verification": "县级乡村振兴部门",
-    "escalate_identification": "县级乡村振兴部门",
-    "escalate_system_entry": "市乡村振兴局",
 }
 
 #: Timer id → (duration, interrupting); guide Q34 (3 and 15 days, 5-day notice),
@@ -74,7 +71,7 @@ TIMERS = {
     "deadline_system_entry": ("P10D", False),
     # On the receive task that waits for the county's decision: interrupting, so
     # the escalation replaces the wait; the decision arriving first cancels it.
-    "deadline_identification": ("P15D", True),
+    "deadline_identification": ("P15D", False),
 }
 
 #: What each deadline is for, as shown to officials in the inbox and history.
@@ -232,7 +229,6 @@ OBJECTION = {
     "objection_received_on": "2026-03-08",
 }
 ENTRY = {"announcement_no": "历下乡振〔2026〕12号", "entered_on": "2026-03-20"}
-SUPERVISION = {"supervision_action": "电话督促镇村限期完成", "supervision_note": ""}
 
 
 class Case:
@@ -555,9 +551,9 @@ def test_form_follows_the_conventions(form):
 
 
 def test_form_field_names_do_not_collide_across_tasks():
-    # Task data is merged within an instance; the three escalation tasks share
-    # supervision.json on purpose. Other procedures' forms (another instance,
-    # another data dictionary) may reuse a name such as ``approval_decision``.
+    # Task data is merged within an instance. Other procedures' forms (another
+    # instance, another data dictionary) may reuse a name such as
+    # ``approval_decision``.
     forms = sorted(
         {
             ts.extensions["properties"]["form"]
@@ -565,7 +561,7 @@ def test_form_field_names_do_not_collide_across_tasks():
             if isinstance(ts, UserTask)
         }
     )
-    assert "home_verification.json" in forms and "supervision.json" in forms
+    assert "home_verification.json" in forms
     owners = {}
     for form in forms:
         for name in load_form(form)["properties"]:
@@ -1039,31 +1035,31 @@ def test_county_approval_then_system_entry_identifies_the_household(clock):
     assert case.wf.data["approved_category"] == "marginal"
 
 
-def test_home_verification_overdue_escalates_to_county_without_interrupting(clock):
+def test_home_verification_overdue_passes_its_deadline_without_interrupting(clock):
+    # The engine escalates a passed deadline (engine/deadlines.py); the model
+    # only marks it: the step stays open, the timer's branch ends.
     case = Case()
     case.wait(clock, days=2, hours=23)
     assert case.ready() == ["home_verification"]
     case.wait(clock, hours=1, minutes=1)
-    assert case.ready() == ["escalate_home_verification", "home_verification"]
-    assert case.task("escalate_home_verification").task_spec.lane == "县级乡村振兴部门"
-    case.complete("escalate_home_verification", SUPERVISION)
+    assert case.ready() == ["home_verification"]
+    assert case.tasks("deadline_home_verification", TaskState.COMPLETED)
+    assert case.tasks("escalate_home_verification", TaskState.COMPLETED)
     case.complete("home_verification", home_verification_data(verified_on="2026-03-06"))
     assert case.ready() == ["data_cross_check", "democratic_review"]
 
 
-def test_system_entry_overdue_escalates_to_city(clock):
+def test_system_entry_overdue_passes_its_deadline_and_stays_open(clock):
     case = run_to_county_approval(clock)
     case.complete(
         "county_approval",
         {"approval_decision": "approve", "approved_category": "marginal"},
     )
     case.wait(clock, days=10, minutes=1)
-    assert "escalate_system_entry" in case.ready() and "system_entry" in case.ready()
-    assert case.task("escalate_system_entry").task_spec.lane == "市乡村振兴局"
+    assert case.ready() == ["system_entry"]
+    assert case.tasks("escalate_system_entry", TaskState.COMPLETED)
     case.complete("system_entry", ENTRY)
-    # Finishing the procedure closes the open escalation (terminate end).
     assert case.wf.is_completed()
-    assert case.tasks("escalate_system_entry", TaskState.CANCELLED)
 
 
 def test_identification_overdue_after_15_days_escalates_until_the_case_ends(clock):
@@ -1073,8 +1069,10 @@ def test_identification_overdue_after_15_days_escalates_until_the_case_ends(cloc
     case.wait(clock, days=14)
     assert "escalate_identification" not in case.ready()
     case.wait(clock, days=1, minutes=1)
-    assert case.ready() == ["democratic_review", "escalate_identification"]
-    case.complete("escalate_identification", SUPERVISION)
+    assert case.ready() == ["democratic_review"]
+    assert case.tasks("escalate_identification", TaskState.COMPLETED)
+    # Non-interrupting: the case still waits for the county's decision.
+    assert case.tasks("await_identification_decision", TaskState.WAITING)
     case.through_review(clock)
     case.complete(
         "county_approval",
@@ -1132,26 +1130,26 @@ def test_county_approval_stops_the_15_day_deadline(clock):
     assert not case.tasks("escalate_identification")
 
 
-def test_no_county_decision_by_day_15_escalates(clock):
+def test_no_county_decision_by_day_15_passes_the_deadline_and_still_waits(clock):
     case = to_county_approval_on_day(clock, 12)
     case.wait(clock, days=2, hours=23)
     assert case.ready() == ["county_approval"]
     case.wait(clock, hours=1)
-    assert case.ready() == ["county_approval", "escalate_identification"]
-    assert case.task("escalate_identification").task_spec.lane == "县级乡村振兴部门"
-    # Interrupting: the wait for the decision is over, the timer has fired.
-    assert case.tasks("await_identification_decision", TaskState.CANCELLED)
+    assert case.ready() == ["county_approval"]
+    # Non-interrupting: the timer has fired and the wait for the decision goes on,
+    # so the engine can tell when the overdue identification is finally decided.
+    assert case.tasks("await_identification_decision", TaskState.WAITING)
     assert case.tasks("deadline_identification", TaskState.COMPLETED)
+    assert case.tasks("escalate_identification", TaskState.COMPLETED)
     assert "deadline_identification" not in case.waiting_timers()
-    # A late approval still goes on to system entry; nothing waits for its notice.
     case.complete(
         "county_approval",
         {"approval_decision": "approve", "approved_category": "marginal"},
     )
-    assert case.ready() == ["escalate_identification", "system_entry"]
+    assert case.ready() == ["system_entry"]
+    assert case.tasks("await_identification_decision", TaskState.COMPLETED)
     case.complete("system_entry", ENTRY)
     assert case.wf.is_completed()
-    assert case.tasks("escalate_identification", TaskState.CANCELLED)
 
 
 def test_15_day_deadline_survives_a_restore_and_still_stops_on_approval(clock):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine.models import Household, OpenTask
+from engine.models import Escalation, Household
 from engine.runtime import Official
 from scheduler.service import start_in_background
 
@@ -41,9 +41,9 @@ def _escalated(fangfan, case_id: int) -> bool:
     with fangfan.sessions() as session:
         return (
             session.scalar(
-                select(OpenTask.task_id).where(
-                    OpenTask.instance_id == case_id,
-                    OpenTask.task_name == "escalate_home_verification",
+                select(Escalation.id).where(
+                    Escalation.instance_id == case_id,
+                    Escalation.step_name == "home_verification",
                 )
             )
             is not None

@@ -16,7 +16,7 @@ from flask import (
 )
 from sqlalchemy import select
 
-from engine import clock, history
+from engine import clock, escalation, history
 from engine.clock import local_date
 from engine.errors import CommandError, InvalidData
 from engine.models import Household, Instance, ModelVersion, OpenTask, WaitingTimer
@@ -29,7 +29,6 @@ from fangfan.rules import division_level, id_number_problem, name_problem, withi
 from . import queries
 from .auth import current_official, fangfan, login_required
 from .facts import case_facts, timeline
-from .inbox import WARNING_LEAD
 
 blueprint = Blueprint("cases", __name__)
 
@@ -64,6 +63,11 @@ def show(instance_id: int):
                 .order_by(WaitingTimer.due_at)
             )
         )
+        escalations = escalation.of_case(session, instance.id)
+        division_names = {
+            e.division_code: escalation.division_name(session, e.division_code)
+            for e in escalations
+        }
         place = full_name(session, household.division_code, " / ")
         now = clock.now(session)
         names = queries.display_names(session, events)
@@ -75,13 +79,14 @@ def show(instance_id: int):
         place=place,
         tasks=tasks,
         timers=timers,
+        escalations=escalations,
+        division_names=division_names,
         now=now,
         facts=case_facts(events),
         timeline=timeline(events, names),
         chain_breaks=history.verify_chain(events),
         full_view=g.user.role in FULL_VIEW_ROLES,
         done_steps=sorted({e.task_name for e in events if e.task_name}),
-        warning_lead=WARNING_LEAD,
     )
 
 

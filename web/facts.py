@@ -24,6 +24,9 @@ KIND_LABELS = {
     EventKind.COMPLETED: "办结",
     EventKind.CANCELLED: "案件关闭",
     EventKind.TASK_CLOSED: "环节关闭",
+    EventKind.ESCALATED: "超期督办",
+    EventKind.SUPERVISED: "督办登记",
+    EventKind.ESCALATION_CLOSED: "督办解除",
 }
 
 CATEGORY_OPTIONS = {**CATEGORIES, NOT_IDENTIFIED: "不建议纳入"}

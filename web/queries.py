@@ -9,7 +9,14 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import Division, Household, Instance, OpenTask, User
+from engine.models import (
+    Division,
+    Escalation,
+    Household,
+    Instance,
+    OpenTask,
+    User,
+)
 from fangfan.rules import jurisdiction_prefix
 
 
@@ -28,6 +35,24 @@ def inbox(session: Session, role: str, division_code: str):
             in_jurisdiction(OpenTask.division_code, division_code),
         )
         .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.created_at)
+        .limit(500)
+    ).all()
+
+
+def escalations(session: Session, role: str, division_code: str):
+    """Overdue steps this role supervises in this division (督办), most overdue
+    first, with their household and village."""
+    return session.execute(
+        select(Escalation, Household, Division.name)
+        .join(Household, Household.id == Escalation.household_id)
+        .join(Division, Division.code == Household.division_code)
+        .where(
+            Escalation.role == role,
+            in_jurisdiction(Escalation.division_code, division_code),
+            Escalation.closed_at.is_(None),
+            Escalation.supervised_at.is_(None),
+        )
+        .order_by(Escalation.due_at, Escalation.id)
         .limit(500)
     ).all()
 

@@ -13,7 +13,6 @@ from fangfan.rules import within
 from . import formfields, queries
 from .auth import current_official, fangfan, login_required
 from .facts import case_facts, timeline
-from .inbox import WARNING_LEAD
 
 blueprint = Blueprint("tasks", __name__)
 
@@ -92,8 +91,7 @@ def show(task_id: str):
             errors=errors,
             now=now,
             facts=case_facts(events),
-            warning_lead=WARNING_LEAD,
-            timeline=timeline(events, names),
+                timeline=timeline(events, names),
         ),
         status,
     )
