@@ -1,6 +1,8 @@
 """Commands: start an instance, complete a task, fire due timers.
 
-Every command runs in one database transaction: read the instance, let
+Timer firing itself lives in :mod:`engine.timers`, which batches many
+instances per transaction; the parts of a command below are shared with it.
+Every other command runs in one database transaction: read the instance, let
 SpiffWorkflow advance it, store the new state, rewrite the projections, append
 the history, commit. A failure anywhere rolls all of it back. Two officials
 completing one task: the instance's version column lets exactly one win.
@@ -20,14 +22,13 @@ from __future__ import annotations
 
 import copy
 import logging
-import random
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, sessionmaker
 
@@ -40,7 +41,7 @@ from SpiffWorkflow.util.task import TaskState
 from fangfan.roles import role_for_lane
 from fangfan.rules import within
 
-from . import clock, forms, history, projections
+from . import clock, escalation, forms, history, projections
 from .clock import local_date
 from .errors import CommandError, Conflict, InvalidData, NotAllowed, NotFound
 from .history import SYSTEM, Actor, EventKind
@@ -50,7 +51,6 @@ from .models import (
     HouseholdMember,
     Instance,
     OpenTask,
-    TimerIncident,
     WaitingTimer,
 )
 from .projections import Projection
@@ -81,6 +81,8 @@ class _Step:
     """What one command did, gathered for history and the log."""
 
     events: list[tuple[EventKind, str | None, dict]] = field(default_factory=list)
+    #: Deadlines that passed in the command, to escalate.
+    passed: list[escalation.Passed] = field(default_factory=list)
 
 
 @dataclass
@@ -109,47 +111,6 @@ _TASK_CASE = (
     .options(defer(Instance.state))
     .with_for_update(of=Household)  # two cases of one household both move it
 )
-_CASE = (
-    select(Instance, Household)
-    .join(Household, Household.id == Instance.household_id)
-    .where(Instance.id == bindparam("instance_id"))
-    .options(defer(Instance.state))
-    .with_for_update(of=Household)
-)
-_DUE_TIMERS = (
-    select(WaitingTimer.instance_id)
-    .where(
-        WaitingTimer.due_at <= bindparam("now"),
-        or_(
-            WaitingTimer.next_attempt_at.is_(None),
-            WaitingTimer.next_attempt_at <= bindparam("now"),
-        ),
-    )
-    .order_by(WaitingTimer.due_at)
-    .limit(bindparam("limit"))
-)
-_CLAIM_TIMERS = (
-    select(WaitingTimer.task_id)
-    .where(
-        WaitingTimer.instance_id == bindparam("instance_id"),
-        WaitingTimer.due_at <= bindparam("now"),
-        or_(
-            WaitingTimer.next_attempt_at.is_(None),
-            WaitingTimer.next_attempt_at <= bindparam("now"),
-        ),
-    )
-    .with_for_update(skip_locked=True)
-)
-#: Failed firings before a timer becomes an incident for the county bureau.
-TIMER_ATTEMPTS = 5
-#: Back-off after the n-th failure: BASE * 2**(n-1) seconds, at most MAX.
-TIMER_BACKOFF_BASE = 2.0
-TIMER_BACKOFF_MAX = 3600.0
-
-
-def timer_backoff(attempts: int) -> float:
-    """Seconds to wait after the ``attempts``-th failed firing of a timer."""
-    return min(TIMER_BACKOFF_BASE * 2 ** (attempts - 1), TIMER_BACKOFF_MAX)
 
 
 #: SET takes the columns named in the parameters.
@@ -215,6 +176,27 @@ class Engine:
                 "a concurrent command registered the same household",
                 "该农户刚被他人登记，请从已有农户中选择后重试",
             ) from None
+
+    def start_by_system(self, process_id: str, household_id: int, data: dict) -> int:
+        """Start a procedure that the system starts on its own (the yearly
+        update, guide Q39); returns the new instance id.
+
+        The procedure's rules (household state, duplicates) apply as for any
+        start; no official's role or division does, and history says "system".
+        """
+        started = time.perf_counter()
+        with self.sessions.begin() as session:
+            now = clock.now(session)
+            household = self._household(session, household_id)
+            cached = []
+            instance = self._start_in(
+                session, now, process_id, household, data, None, SYSTEM, cached
+            )
+
+        for instance_id, live in cached:
+            self.live.put(instance_id, live)
+        self._log("start", instance.id, household_id, "system", started)
+        return instance.id
 
     def _start(
         self, process_id: str, household: int | dict, data: dict, official: Official
@@ -346,6 +328,7 @@ class Engine:
         session.execute(
             delete(WaitingTimer).where(WaitingTimer.instance_id == instance.id)
         )
+        escalation.close_all(session, instance, now, "案件已关闭")
         instance.status = "cancelled"
         instance.current_step = "已关闭"
         instance.updated_at = instance.completed_at = now
@@ -440,144 +423,17 @@ class Engine:
         return instance.id
 
     def fire_due_timers(self, limit: int = 200) -> int:
-        """Fire every timer that is due, one instance per transaction.
+        """Fire every due timer, many instances per transaction: see
+        :mod:`engine.timers`. Returns how many instances advanced."""
+        from .timers import fire_due_timers
 
-        Reads due rows in batches of ``limit`` until none is left, and
-        returns how many instances advanced. The first read takes no lock: it
-        only says which instances to try. Each instance's due rows are then
-        claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` in the transaction
-        that fires them (where the database has it), and the instance's
-        version check refuses a writer that read it before another committed;
-        so several schedulers can sweep at once and a timer fires once. A
-        firing that fails is rolled back, noted on its rows in a transaction
-        of its own and retried later with back-off (see
-        :meth:`_note_failure`); it does not stop the other instances.
-        """
-        fired = 0
-        while True:
-            with self.sessions() as session:
-                now = clock.now(session)
-                rows = list(session.scalars(_DUE_TIMERS, {"now": now, "limit": limit}))
-            due = list(dict.fromkeys(rows))
-            # Several schedulers read the same earliest rows; each tries them
-            # in its own order so that they rarely wait on the same instance.
-            random.shuffle(due)
-            advanced = 0
-            for instance_id in due:
-                try:
-                    if self.fire_timers(instance_id):
-                        advanced += 1
-                except Conflict:
-                    # Another scheduler fired the instance between our reads.
-                    continue
-                except Exception as error:  # the model (or anything) failed
-                    log.warning(
-                        "timer firing failed instance=%s: %s", instance_id, error
-                    )
-                    self._note_failure(instance_id, error)
-            fired += advanced
-            # A full batch means more may be due; stop when nothing moved
-            # (what is left is held by other schedulers or deferred).
-            if len(rows) < limit or advanced == 0:
-                return fired
-
-    def _note_failure(self, instance_id: int, error: Exception) -> None:
-        """Count a failed firing of the instance's due timers, in a short
-        transaction of its own (the firing's own was rolled back).
-
-        The rows get ``attempts + 1`` and a ``next_attempt_at`` after a
-        back-off; from the TIMER_ATTEMPTS-th failure on, each timer has an
-        incident row. Rows another scheduler holds, or already deferred, are
-        left alone so one failure is counted once.
-        """
-        text = _english(error)
-        try:
-            with self.sessions.begin() as session:
-                now = clock.now(session)
-                rows = session.scalars(
-                    select(WaitingTimer)
-                    .where(
-                        WaitingTimer.instance_id == instance_id,
-                        WaitingTimer.due_at <= now,
-                        or_(
-                            WaitingTimer.next_attempt_at.is_(None),
-                            WaitingTimer.next_attempt_at <= now,
-                        ),
-                    )
-                    .with_for_update(skip_locked=True)
-                ).all()
-                for row in rows:
-                    row.attempts = (row.attempts or 0) + 1
-                    row.next_attempt_at = now + timedelta(
-                        seconds=timer_backoff(row.attempts)
-                    )
-                    if row.attempts < TIMER_ATTEMPTS:
-                        continue
-                    incident = session.scalar(
-                        select(TimerIncident).where(
-                            TimerIncident.timer_task_id == row.task_id
-                        )
-                    )
-                    if incident is None:
-                        session.add(
-                            TimerIncident(
-                                instance_id=instance_id,
-                                timer_task_id=row.task_id,
-                                timer_name=row.name,
-                                error=text,
-                                first_failed_at=now,
-                                last_failed_at=now,
-                                attempts=row.attempts,
-                            )
-                        )
-                        log.error(
-                            "timer incident instance=%s timer=%s after %d attempts: %s",
-                            instance_id,
-                            row.task_id,
-                            row.attempts,
-                            text,
-                        )
-                    else:
-                        incident.error = text
-                        incident.last_failed_at = now
-                        incident.attempts = row.attempts
-        except Exception:
-            log.exception(
-                "could not record the failed firing of instance %s", instance_id
-            )
+        return fire_due_timers(self, limit)
 
     def fire_timers(self, instance_id: int) -> bool:
         """Fire the due timers of one instance; False when another process did."""
-        started = time.perf_counter()
-        with self.sessions.begin() as session:
-            now = clock.now(session)
-            claimed = session.scalars(
-                _CLAIM_TIMERS, {"instance_id": instance_id, "now": now}
-            ).all()
-            if not claimed:
-                return False
+        from .timers import fire_timers
 
-            instance, household = session.execute(
-                _CASE, {"instance_id": instance_id}
-            ).one()
-            procedure = procedure_for(instance.process_id)
-            workflow, known = self._restore(session, instance)
-
-            step = _Step()
-            with clock.frozen_at(now):
-                workflow.refresh_timers()
-                self._run_engine(workflow, step)
-            procedure.on_engine_steps(household, workflow, now)
-            live = self._store(
-                session, instance, workflow, household, step, now, SYSTEM, known
-            )
-            cached = [(instance_id, live)]
-            self._follow_up(session, now, procedure, household, workflow, cached)
-
-        for cached_id, entry in cached:
-            self.live.put(cached_id, entry)
-        self._log("timer", instance_id, instance.household_id, "system", started)
-        return True
+        return fire_timers(self, [instance_id]).fired == 1
 
     # -- the parts of a command ----------------------------------------------
 
@@ -663,6 +519,9 @@ class Engine:
             spec = task.task_spec
             definition = getattr(spec, "event_definition", None)
             if isinstance(definition, TimerEventDefinition):
+                deadline = escalation.passed(task)
+                if deadline is not None:
+                    step.passed.append(deadline)
                 step.events.append(
                     (
                         EventKind.TIMER_FIRED,
@@ -753,6 +612,11 @@ class Engine:
             updated_at=now,
             completed_at=now if workflow.completed else None,
         )
+        escalation_events, values["escalations_open"] = [], 0
+        if instance.id is not None:
+            escalation_events, values["escalations_open"] = escalation.settle(
+                session, instance, workflow, step.passed, now
+            )
 
         if instance.id is None:
             version = 1
@@ -785,6 +649,7 @@ class Engine:
         for kind, task_name, data in step.events:
             events.append((actor, kind, task_name, data))
             actor = SYSTEM if kind == EventKind.TASK_COMPLETED else actor
+        events += [(SYSTEM, *event) for event in escalation_events]
         link = history.append_all(
             session, instance.id, now, events, known.link if known else None
         )
@@ -810,34 +675,6 @@ class Engine:
             f" task={task}" if task else "",
             (time.perf_counter() - started) * 1000,
         )
-
-
-def timer_incidents(session: Session, division_code: str | None = None) -> list:
-    """Timers that kept failing, newest failure first, within a division.
-
-    Returns ``(incident, instance)`` pairs; ``division_code`` (the county
-    bureau's) keeps those of instances inside it, None keeps all.
-    """
-    rows = session.execute(
-        select(TimerIncident, Instance)
-        .join(Instance, Instance.id == TimerIncident.instance_id)
-        .options(defer(Instance.state))
-        .order_by(TimerIncident.last_failed_at.desc(), TimerIncident.id)
-    ).all()
-    return [
-        (incident, instance)
-        for incident, instance in rows
-        if division_code is None or within(instance.division_code, division_code)
-    ]
-
-
-def _english(error: Exception) -> str:
-    """The English text of a failure, for the incident row and the log."""
-    if isinstance(error, CommandError):
-        text = str(error.args[0]) if error.args else str(error)
-    else:
-        text = f"{type(error).__name__}: {error}"
-    return text[:2000]
 
 
 def _uuid(task_id: str):

@@ -20,12 +20,16 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from sqlalchemy.orm import Session
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    DurationTimerEventDefinition,
+    TimerEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from fangfan.roles import role_for_lane
 
+from . import deadlines, workcalendar
 from .models import ModelVersion
 from .scripting import UnsafeScript, check_source
 from .serialization import spec_from_json, spec_to_json
@@ -118,6 +122,9 @@ def check_spec(spec, forms_dir: Path = FORMS_DIR) -> list[str]:
         event_definition = getattr(task_spec, "event_definition", None)
         if isinstance(event_definition, TimerEventDefinition):
             problems += _check_timer(event_definition.expression, where)
+            problems += deadlines.property_problems(task_spec, where)
+
+        problems += _check_calendar(task_spec, where)
     return problems
 
 
@@ -173,6 +180,44 @@ def _check_timer(expression: str, where: str) -> list[str]:
         ]
     if moment.tzinfo is None:
         return [f"{where}: timer {value!r} needs its UTC offset, e.g. +08:00"]
+    return []
+
+
+def _check_calendar(task_spec, where: str) -> list[str]:
+    """The ``calendar`` property: a known value, and working days on whole days.
+
+    Working days are counted per day (``engine/workcalendar.py``), so only a
+    duration timer of ``PnD`` or ``PnW`` can count them.
+    """
+    properties = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
+    if workcalendar.CALENDAR_PROPERTY not in properties:
+        return []
+
+    value = properties[workcalendar.CALENDAR_PROPERTY]
+    if value not in workcalendar.CALENDARS:
+        known = " or ".join(workcalendar.CALENDARS)
+        return [f"{where}: calendar {value!r} is unknown; use {known}"]
+
+    definition = getattr(task_spec, "event_definition", None)
+    if not isinstance(definition, TimerEventDefinition):
+        return [
+            f"{where}: calendar is set, but only a timer event has one "
+            "(not a timer after an event-based gateway, whose gateway does the waiting)"
+        ]
+    if value == workcalendar.CALENDAR_DAYS:
+        return []
+
+    try:
+        duration = json.loads(definition.expression.replace("'", '"'))
+    except ValueError:
+        duration = None
+    if not isinstance(definition, DurationTimerEventDefinition) or not (
+        isinstance(duration, str) and workcalendar.whole_days(duration) is not None
+    ):
+        return [
+            f"{where}: a working-day timer must be a duration of whole days "
+            f'("P3D" or "P2W"), not {definition.expression!r}'
+        ]
     return []
 
 

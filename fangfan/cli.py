@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from engine import clock
+from engine import clock, workcalendar
 from engine.clock import ClockError
 from engine.runtime import Official
 from engine.specs import ModelError
@@ -58,6 +58,7 @@ def init(simulated_clock: bool) -> None:
     except (ClockError, ModelError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"database ready: {_safe_url(fangfan.url)}")
+    _warn_about_holidays(fangfan)
 
 
 @main.command()
@@ -71,7 +72,7 @@ def demo(host: str, port: int, fresh: bool) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(DEMO_URL.split("///", 1)[1] + suffix).unlink(missing_ok=True)
 
-    from .demo import seed
+    from .demo import seed, seed_deadline_case
 
     fangfan = Fangfan(url)
     try:
@@ -79,6 +80,8 @@ def demo(host: str, port: int, fresh: bool) -> None:
     except ClockError as error:
         raise click.ClickException(f"{error}; use --fresh for a new demo database")
     created = seed(fangfan, DEMO_LINES)
+    if created:
+        seed_deadline_case(fangfan)
 
     from .demo import print_welcome
 
@@ -160,14 +163,16 @@ def clock_advance(days: float, hours: float, actor: str) -> None:
 @main.command()
 def deploy() -> None:
     """Check and deploy the models in processes/ (unchanged ones are kept)."""
+    fangfan = Fangfan()
     try:
-        for process_id, content_hash, new in Fangfan().deploy_models():
+        for process_id, content_hash, new in fangfan.deploy_models():
             state = "deployed" if new else "unchanged"
             click.echo(f"{process_id}: {content_hash[:12]} {state}")
     except ModelError as error:
         for problem in error.problems:
             click.echo(f"  {problem}", err=True)
         raise click.ClickException("model not deployed") from None
+    _warn_about_holidays(fangfan)
 
 
 @main.command("add-user")
@@ -195,6 +200,155 @@ def set_line(year: int, yuan: int) -> None:
     except SetupError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"monitoring line {year}: {yuan} yuan")
+
+
+@main.command()
+@click.option(
+    "--year", type=int, default=None, help="The year of the work; default: this year."
+)
+@click.option(
+    "--again",
+    is_flag=True,
+    help="Go over a year already run: start the updates still missing.",
+)
+def yearly(year: int | None, again: bool) -> None:
+    """The yearly work (guide Q10, Q39), once per year: remind the province of a
+    missing monitoring line, start the annual update of every monitored and
+    eliminated household."""
+    from .annual_work import YearError, current_year, run_year
+
+    engine = Fangfan().engine
+    year = year or current_year(engine)
+
+    def progress(done: int, total: int) -> None:
+        click.echo(f"  {done}/{total} households")
+
+    try:
+        report = run_year(engine, year, by="cli", again=again, progress=progress)
+    except YearError as error:
+        raise click.ClickException(str(error)) from None
+    if not report.ran:
+        click.echo(f"yearly work {year} was done already (--again to go over it)")
+        return
+    click.echo(
+        f"yearly work {year}: {report.cases_started} annual updates started, "
+        f"{report.skipped} skipped, {len(report.failures)} failed"
+    )
+    if report.reminder:
+        click.echo(f"  the {year} monitoring line is not set: province reminded")
+    for failure in report.failures:
+        click.echo(f"  household {failure['household_id']}: {failure['error']}")
+    if report.failures:
+        raise click.ClickException(
+            f"{len(report.failures)} household(s) not started; "
+            f"fix them and run again with --again"
+        )
+
+
+def _warn_about_holidays(fangfan: Fangfan) -> None:
+    """Log a warning when next year's holidays are missing (working-day deadlines)."""
+    with fangfan.sessions() as session:
+        today = clock.local_date(clock.now(session))
+    workcalendar.warn_if_next_year_uncovered(today)
+
+
+# -- civil-affairs lists (guide Q8, Q29) --------------------------------------
+
+
+@main.group(name="civil-affairs")
+def civil_affairs_group() -> None:
+    """Import the monthly civil-affairs list; cross-check a quarter's list."""
+
+
+def _county_option(code: str) -> str:
+    """A county given as 6 digits (371321) or 12 (371321000000)."""
+    return code + "000000" if len(code) == 6 and code.isdigit() else code
+
+
+@civil_affairs_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--month", required=True, help="The list's month, YYYY-MM.")
+@click.option("--county", "county_code", required=True, help="County division code.")
+@click.option("--by", "actor", default="cli", show_default=True, help="Who imports.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the per-row report (CSV) here.",
+)
+def civil_affairs_import(file, month, county_code, actor, report_path) -> None:
+    """Turn FILE's new recipients into department alerts (guide Q8)."""
+    from .civil_affairs import REPORT_COLUMNS, ListRefused, import_monthly
+    from .civil_affairs.lists import to_csv
+
+    try:
+        result = import_monthly(
+            Fangfan().sessions,
+            file.read_bytes(),
+            file.name,
+            month,
+            _county_option(county_code),
+            actor,
+            "cli",
+        )
+    except ListRefused as error:
+        raise click.ClickException(f"{error} ({error.message_zh})") from None
+
+    for outcome in result.report:
+        click.echo(
+            f"  row {outcome.row} {outcome.outcome} {outcome.field}: {outcome.message}"
+        )
+    if report_path:
+        rows = [outcome.as_dict() for outcome in result.report]
+        report_path.write_bytes(to_csv(REPORT_COLUMNS, rows))
+    click.echo(
+        f"import {result.import_id}: {result.rows_total} rows, "
+        f"{result.alerts_created} alerts, {len(result.skipped)} skipped, "
+        f"{len({outcome.row for outcome in result.rejected})} rejected"
+    )
+
+
+@civil_affairs_group.command("cross-check")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--quarter", required=True, help="The quarter, e.g. 2026Q4.")
+@click.option("--county", "county_code", required=True, help="County division code.")
+@click.option("--by", "actor", default="cli", show_default=True, help="Who runs it.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report (CSV) here; default: standard output.",
+)
+def civil_affairs_cross_check(file, quarter, county_code, actor, output) -> None:
+    """Cross-check monitored households with FILE's recipients (guide Q29, Q17)."""
+    from engine.models import CivilAffairsCrossCheck
+
+    from .civil_affairs import ListRefused, cross_check
+    from .civil_affairs.cross_check import COLUMNS, SECTIONS, report_rows
+    from .civil_affairs.lists import to_csv
+
+    fangfan = Fangfan()
+    try:
+        report_id = cross_check(
+            fangfan.sessions,
+            file.read_bytes(),
+            file.name,
+            quarter,
+            _county_option(county_code),
+            actor,
+            "cli",
+        )
+    except ListRefused as error:
+        raise click.ClickException(f"{error} ({error.message_zh})") from None
+
+    with fangfan.sessions() as session:
+        report = session.get(CivilAffairsCrossCheck, report_id).report
+    content = to_csv(COLUMNS, report_rows(report))
+    if output:
+        output.write_bytes(content)
+    else:
+        click.echo(content.decode("utf-8-sig"), nl=False)
+    counts = ", ".join(f"{len(report[key])} {key}" for key in SECTIONS)
+    click.echo(f"cross-check {report_id}: {counts}", err=True)
 
 
 def _safe_url(url: str) -> str:

@@ -11,12 +11,13 @@ import logging
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from engine import clock, history, specs
+from engine import clock, escalation, history, specs
 from engine.clock import local_date
 from engine.db import create_db_engine, database_url, session_factory, upgrade
 from engine.history import SYSTEM, EventKind
 from engine.models import Division, MonitoringLine, User
 from engine.runtime import Engine
+from fangfan import annual_work
 from fangfan.divisions import load_divisions
 from fangfan.procedures import all_process_ids
 from fangfan.roles import BY_CODE
@@ -141,6 +142,7 @@ class Fangfan:
                 EventKind.LINE_SET,
                 {"year": year, "amount_fen": amount_fen, "before": before},
             )
+            annual_work.close_line_reminder(session, year, clock.now(session))
 
     def advance_clock(self, days: float, official) -> tuple:
         """Move the simulated clock and record the move in the system history."""
@@ -155,6 +157,16 @@ class Fangfan:
                 {"from": before.isoformat(), "to": after.isoformat(), "days": days},
             )
         return before, after
+
+    def supervise(self, escalation_id: int, official, data: dict) -> int:
+        """Record a supervisor's action on an overdue step (督办); the case id."""
+        return escalation.supervise(
+            self.sessions, clock.now, escalation_id, official, data
+        )
+
+    def climb_escalations(self) -> int:
+        """Put still-undone overdue steps before the next level up."""
+        return escalation.climb_due(self.sessions, clock.now)
 
     def close(self) -> None:
         self.db.dispose()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import datetime
 from pathlib import Path
 
 from flask import Flask, abort, render_template, request
 
 from engine.clock import CHINA
+from engine.deadlines import overdue_text
 from fangfan.household_states import STATES
 from fangfan.roles import BY_CODE, CLUE_TAKERS
 from fangfan.rules import CATEGORIES, mask_id_number, mask_phone, yuan
@@ -25,10 +27,35 @@ def create_app(fangfan, secret_key: str | None = None, testing: bool = False) ->
     )
     app.extensions["fangfan"] = fangfan
 
-    from . import auth, cases, clock_pages, households, inbox, lines, notices, tasks
+    from . import (
+        auth,
+        cases,
+        civil_affairs,
+        clock_pages,
+        escalations,
+        households,
+        inbox,
+        lines,
+        notices,
+        tasks,
+    )
 
-    for module in (auth, inbox, tasks, cases, households, notices, lines, clock_pages):
+    for module in (
+        auth,
+        inbox,
+        tasks,
+        escalations,
+        cases,
+        households,
+        notices,
+        lines,
+        clock_pages,
+        civil_affairs,
+    ):
         app.register_blueprint(module.blueprint)
+    from .incidents import blueprint as incidents_blueprint
+
+    app.register_blueprint(incidents_blueprint)
     auth.install(app)
 
     app.jinja_env.filters.update(
@@ -38,9 +65,14 @@ def create_app(fangfan, secret_key: str | None = None, testing: bool = False) ->
         local=lambda moment: (
             moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if moment else ""
         ),
+        fromiso=lambda text: datetime.fromisoformat(text) if text else None,
     )
     app.jinja_env.globals.update(
-        CATEGORIES=CATEGORIES, STATES=STATES, ROLES=BY_CODE, CLUE_TAKERS=CLUE_TAKERS
+        CATEGORIES=CATEGORIES,
+        STATES=STATES,
+        ROLES=BY_CODE,
+        CLUE_TAKERS=CLUE_TAKERS,
+        overdue_text=overdue_text,
     )
 
     @app.before_request

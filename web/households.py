@@ -17,6 +17,7 @@ from sqlalchemy import select
 from engine import forms
 from engine.errors import CommandError, InvalidData
 from engine.models import Household, Instance
+from fangfan.annual_work import household_years
 from fangfan.divisions import full_name
 from fangfan.household_states import STATES
 from fangfan.procedures import all_procedures, procedure_for
@@ -62,6 +63,7 @@ def show(household_id: int):
             )
         )
         place = full_name(session, household.division_code, " / ")
+        years = household_years(session, household.id)
 
     startable = [
         p
@@ -76,6 +78,7 @@ def show(household_id: int):
         place=place,
         startable=startable,
         titles=titles,
+        years=years,
         full_view=g.user.role in FULL_VIEW_ROLES,
     )
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from engine import history
 from engine.history import EventKind
 from engine.models import MonitoringLine
+from fangfan.annual_work import open_reminders
 from fangfan.service import SetupError
 
 from . import queries
@@ -61,6 +62,7 @@ def page():
             if e.kind == EventKind.LINE_SET
         ][-20:]
         names = queries.display_names(session, changes)
+        reminders = open_reminders(session, g.user.role, g.user.division_code)
     return render_template(
         "lines.html",
         lines=lines,
@@ -68,4 +70,5 @@ def page():
         error=error,
         may_set=g.user.role in LINE_SETTERS,
         names=names,
+        reminders=reminders,
     ), (400 if error else 200)
