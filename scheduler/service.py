@@ -36,14 +36,14 @@ SWEEP_INTERVAL = 1.0
 
 
 def sweep(engine: Engine) -> int:
-    """Fire what is due. A failing timer is handled by the engine (back-off,
-    incident); anything else (the database away) is logged and the next sweep
-    tries again."""
+    """Fire what is due, then climb what stayed overdue. A failing timer is
+    handled by the engine (back-off, incident); anything else (the database
+    away) is logged and the next sweep tries again."""
+    fired = 0
     try:
         fired = engine.fire_due_timers()
     except Exception:
         log.exception("timer sweep failed; retrying at the next sweep")
-        return 0
     if fired:
         log.info("timer sweep fired timers of %d instance(s)", fired)
     climb(engine)
@@ -80,16 +80,17 @@ def yearly(engine: Engine) -> None:
 
 
 def civil_affairs_lists(engine: Engine) -> None:
-    """On the 1st of each month, take the civil-affairs files dropped into
+    """Every night, take the civil-affairs files dropped into
     ``FANGFAN_CIVIL_AFFAIRS_DIR``: monthly lists become department alerts (Q8),
     quarter lists give the cross-check report (Q29). Each file is taken once,
-    by content hash, so a second scheduler or a rerun takes nothing twice."""
+    by content hash, so a second scheduler or a rerun takes nothing twice; a
+    list dropped on any day waits at most a day."""
     from fangfan.civil_affairs import sweep_drop_folder
 
     try:
         counts = sweep_drop_folder(engine.sessions)
     except Exception:
-        log.exception("civil-affairs drop folder failed; trying again next month")
+        log.exception("civil-affairs drop folder failed; trying again tomorrow")
         return
     log.info("civil-affairs drop folder: %s", counts)
 
@@ -118,7 +119,6 @@ def _add_sweep(scheduler, engine: Engine) -> None:
     scheduler.add_job(
         civil_affairs_lists,
         "cron",
-        day=1,
         hour=2,
         args=[engine],
         id="civil-affairs-lists",

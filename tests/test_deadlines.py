@@ -359,3 +359,35 @@ def test_deploy_refuses_bad_deadline_properties(timer, name, value, problem):
     with pytest.raises(ModelError) as refused:
         _identification_with(timer, name, value)
     assert problem in str(refused.value.problems)
+
+
+def test_the_sweep_still_climbs_when_firing_timers_fails(
+    fangfan, desks, new_id_number, monkeypatch
+):
+    from scheduler.service import sweep
+
+    case = report_new_household(desks["town"], new_id_number())
+    _move(fangfan, 3.1)
+    fangfan.advance_clock(3.1, OPERATOR)
+
+    def database_away(*args, **kwargs):
+        raise OSError("database away")
+
+    monkeypatch.setattr(fangfan.engine, "fire_due_timers", database_away)
+    assert sweep(fangfan.engine) == 0
+    assert [e.role for e in _escalations(fangfan, case)] == [
+        "county_bureau",
+        "city_bureau",
+    ]
+
+
+def test_an_unknown_or_foreign_escalation_page_is_not_found(
+    fangfan, desks, app, new_id_number
+):
+    case = report_new_household(desks["town"], new_id_number())
+    _move(fangfan, 3.1)
+    [row] = _escalations(fangfan, case)
+
+    assert desks["county"].get("/escalations/987654").status_code == 404
+    assert desks["village2"].get(f"/escalations/{row.id}").status_code == 404
+    assert desks["county"].get(f"/escalations/{row.id}").status_code == 200

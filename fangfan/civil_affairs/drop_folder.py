@@ -9,7 +9,7 @@ County offices (or a file transfer) put files into the folder named by
   quarter's recipient list, cross-checked with the monitored households.
 
 Each file is taken once: its content hash is remembered with the import or the
-report, so the monthly run can sweep the whole folder every time. A refused
+report, so the nightly run can sweep the whole folder every time. A refused
 file is logged (in English, with the reason) and left for a corrected copy.
 """
 
