@@ -159,7 +159,9 @@ def _open(
         deadline.due,
     )
     spec, step_spec = deadline.timer_spec, deadline.step.task_spec
-    row = Escalation(
+    row = _before(
+        above,
+        now,
         instance_id=instance.id,
         household_id=instance.household_id,
         deadline=spec.bpmn_id,
@@ -169,15 +171,38 @@ def _open(
         step_title=(step_spec.bpmn_name or step_spec.bpmn_id)[:128],
         step_role=step_role.code,
         due_at=deadline.due,
+        climb_every_seconds=int(every.total_seconds()),
+    )
+    session.add(row)
+    return [_escalated_event(session, row)]
+
+
+#: What every level's escalation of one overdue step shares.
+_OF_THE_STEP = (
+    "instance_id",
+    "household_id",
+    "deadline",
+    "deadline_title",
+    "step_task_id",
+    "step_name",
+    "step_title",
+    "step_role",
+    "due_at",
+    "climb_every_seconds",
+)
+
+
+def _before(above: Level, now: datetime, **step) -> Escalation:
+    """The overdue step put before one level; it climbs on unless that is the top."""
+    every = timedelta(seconds=step["climb_every_seconds"])
+    return Escalation(
+        **step,
         role=above.role,
         division_code=above.division_code,
         level=above.level,
         opened_at=now,
         climb_at=now + every if above.level > TOP_LEVEL else None,
-        climb_every_seconds=int(every.total_seconds()),
     )
-    session.add(row)
-    return [_escalated_event(session, row)]
 
 
 def _escalated_event(session: Session, row: Escalation) -> tuple:
@@ -239,24 +264,7 @@ def _climb(session: Session, row: Escalation, now: datetime) -> None:
     if above is None:
         return
 
-    every = timedelta(seconds=row.climb_every_seconds)
-    higher = Escalation(
-        instance_id=row.instance_id,
-        household_id=row.household_id,
-        deadline=row.deadline,
-        deadline_title=row.deadline_title,
-        step_task_id=row.step_task_id,
-        step_name=row.step_name,
-        step_title=row.step_title,
-        step_role=row.step_role,
-        due_at=row.due_at,
-        role=above.role,
-        division_code=above.division_code,
-        level=above.level,
-        opened_at=now,
-        climb_at=now + every if above.level > TOP_LEVEL else None,
-        climb_every_seconds=row.climb_every_seconds,
-    )
+    higher = _before(above, now, **{name: getattr(row, name) for name in _OF_THE_STEP})
     session.add(higher)
     instance.escalations_open += 1
     _record(session, instance, now, SYSTEM, [_escalated_event(session, higher)])
