@@ -31,14 +31,12 @@ MOVES = {
     ("eliminated", "in_identification"): "a new risk after elimination (Q31)",
     ("in_identification", "monitored"): "county approval (Q33, Q36)",
     ("in_identification", "ordinary"): "not identified",
-    ("in_identification", "clue"): "not identified",
     ("in_identification", "eliminated"): "not identified again (Q31)",
     ("ordinary", "in_green_channel"): "entered into the green channel (Q24)",
     ("clue", "in_green_channel"): "entered into the green channel (Q24)",
     ("eliminated", "in_green_channel"): "entered into the green channel (Q24, Q31)",
     ("in_green_channel", "monitored"): "verified eligible within a month (Q24, Q36)",
     ("in_green_channel", "ordinary"): "not eligible: leaves the channel (Q24)",
-    ("in_green_channel", "clue"): "not eligible: leaves the channel (Q24)",
     ("in_green_channel", "eliminated"): "not eligible: leaves the channel (Q24)",
     ("monitored", "eliminated"): "risk eliminated (Q25, Q37)",
     ("monitored", "removed"): "removal after national consent (Q40)",
@@ -75,7 +73,10 @@ def move(household, to: str) -> None:
         )
 
     if to in PASSING_STATES:
-        household.status_before = household.status
+        # A procedure started from a clue settles it: ended without the
+        # change, the household goes back to ordinary, not to the clue.
+        before = household.status
+        household.status_before = "ordinary" if before == "clue" else before
     household.status = to
 
 

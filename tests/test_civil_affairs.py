@@ -339,6 +339,38 @@ def test_q8_no_risk_needs_a_reason_and_is_recorded(fangfan, desks, new_id_number
     assert again.status_code == 409 and "不能重复研判" in again.text
 
 
+def _status(fangfan, household_id: int) -> str:
+    with fangfan.sessions() as session:
+        return session.get(Household, household_id).status
+
+
+def test_q8_an_alert_makes_an_ordinary_household_a_clue_until_screened(
+    fangfan, desks
+):
+    """The alert is a risk clue awaiting screening (风险线索待核实); screened as no
+    risk, the household is ordinary again."""
+    member_id, household_id = registered_member(fangfan)
+    assert _status(fangfan, household_id) == "ordinary"
+
+    alert_id = pending_alert(fangfan, member_id)
+    assert _status(fangfan, household_id) == "clue"
+    assert "风险线索待核实" in desks["town"].get(f"/households/{household_id}").text
+
+    record_no_risk(fangfan.sessions, alert_id, "子女赡养，收入稳定", TOWN)
+    assert _status(fangfan, household_id) == "ordinary"
+
+
+def test_q8_identification_from_an_alert_settles_the_clue(fangfan, desks):
+    member_id, household_id = registered_member(fangfan)
+    alert_id = pending_alert(fangfan, member_id)
+
+    start_identification_as_town(fangfan, alert_id, household_id)
+    assert _status(fangfan, household_id) == "in_identification"
+    with fangfan.sessions() as session:
+        household = session.get(Household, household_id)
+        assert household.status_before == "ordinary", "not identified: ordinary"
+
+
 def test_q8_officials_outside_the_division_or_role_cannot_screen(
     fangfan, desks, new_id_number
 ):

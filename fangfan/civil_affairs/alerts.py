@@ -4,9 +4,11 @@ Every month the county's new minimum-allowance and dispersed extreme-hardship
 recipients are screened household by household against the identification
 conditions. Each valid row of the list becomes an alert, unless screening it
 would be pointless: the household already has a running case or is monitored,
-the person already waits in another alert, or this month's alert exists. The
-town or village screens an alert once: it starts identification, or records
-why there is no risk.
+the person already waits in another alert, or this month's alert exists. A
+registered ordinary household with an alert becomes 风险线索待核实 (a clue
+awaiting screening). The town or village screens an alert once: it starts
+identification (which settles the clue), or records why there is no risk
+(and the household is ordinary again once none of its alerts waits).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from engine.models import (
     Household,
 )
 from engine.runtime import Engine, Official
+from fangfan import household_states
 from fangfan.rules import jurisdiction_prefix, within
 
 from .lists import (
@@ -200,7 +203,9 @@ def _alerts_due(
     """New alerts for the recipients that need screening; the others skipped."""
     ids = [recipient.id_number for recipient in recipients]
     household_of = households_of(session, ids)
-    households = by_id(session, Household, set(household_of.values()))
+    # Locked: a case started meanwhile must not slip past the running-case
+    # check, nor have its state overwritten with the clue's.
+    households = by_id(session, Household, set(household_of.values()), lock=True)
     running = running_cases(session, set(household_of.values()))
     this_month = alerted_ids(session, ids, DepartmentAlert.month == month)
     pending = alerted_ids(session, ids, DepartmentAlert.status == "pending")
@@ -222,6 +227,8 @@ def _alerts_due(
                 )
             )
             continue
+        if household is not None and household.status == "ordinary":
+            household_states.move(household, "clue")
         alerts.append(
             DepartmentAlert(
                 id_number=recipient.id_number,
@@ -271,6 +278,7 @@ def record_no_risk(
         alert.no_risk_reason = reason
         alert.screened_by = official.username
         alert.screened_at = clock.now(session)
+        _settle_clue(session, alert)
 
     _log_screening(alert, "no_risk", official, started)
 
@@ -315,6 +323,27 @@ def start_identification(
 
     _log_screening(alert, "identification_started", official, started)
     return instance_id
+
+
+def _settle_clue(session: Session, alert: DepartmentAlert) -> None:
+    """A household whose last waiting alert is screened as no risk is ordinary
+    again (风险线索待核实 → 一般农户)."""
+    if alert.household_id is None:
+        return
+    household = session.get(Household, alert.household_id, with_for_update=True)
+    if household.status != "clue":
+        return
+    session.flush()
+    waiting = session.scalar(
+        select(func.count())
+        .select_from(DepartmentAlert)
+        .where(
+            DepartmentAlert.household_id == household.id,
+            DepartmentAlert.status == "pending",
+        )
+    )
+    if not waiting:
+        household_states.move(household, "ordinary")
 
 
 def _alert_to_screen(

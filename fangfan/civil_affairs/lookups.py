@@ -27,10 +27,15 @@ def households_of(session: Session, ids: list[str]) -> dict[str, int]:
     return found
 
 
-def by_id(session: Session, model, ids: set[int]) -> dict:
+def by_id(session: Session, model, ids: set[int], lock: bool = False) -> dict:
+    """Rows by id; ``lock`` takes them FOR UPDATE, in id order (no deadlock
+    with the engine, which locks one household per command)."""
     found = {}
     for chunk in chunks(sorted(ids)):
-        for row in session.scalars(select(model).where(model.id.in_(chunk))):
+        query = select(model).where(model.id.in_(chunk)).order_by(model.id)
+        if lock:
+            query = query.with_for_update()
+        for row in session.scalars(query):
             found[row.id] = row
     return found
 
