@@ -242,6 +242,19 @@ def test_a_second_update_of_the_same_year_is_refused(fangfan, desks, new_id_numb
     assert len(updates_of(fangfan, household_id)) == 1
 
 
+def test_the_household_page_shows_a_years_update_still_pending(
+    fangfan, desks, new_id_number
+):
+    """Until the town approves, the year is listed as 更新中 (no figures yet)."""
+    household_id = monitored(fangfan, desks, new_id_number)
+    year = clock_year(fangfan)
+    fangfan.engine.start_by_system("annual_update", household_id, {"year": year})
+
+    page = desks["village"].get(f"/households/{household_id}")
+    assert page.status_code == 200
+    assert "更新中" in page.text and f"<td>{year}</td>" in page.text
+
+
 # -- exactly once per year -------------------------------------------------------
 
 
