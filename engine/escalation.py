@@ -161,6 +161,7 @@ def _open(
     spec, step_spec = deadline.timer_spec, deadline.step.task_spec
     row = _before(
         above,
+        deadline.due,
         now,
         instance_id=instance.id,
         household_id=instance.household_id,
@@ -192,8 +193,12 @@ _OF_THE_STEP = (
 )
 
 
-def _before(above: Level, now: datetime, **step) -> Escalation:
-    """The overdue step put before one level; it climbs on unless that is the top."""
+def _before(above: Level, since: datetime, now: datetime, **step) -> Escalation:
+    """The overdue step put before one level since ``since`` (the deadline, or
+    when the level below got it); it climbs on a period later, unless this is
+    the top. Counting from those moments, not from when a sweep got to it,
+    lets a step long overdue (say, after downtime) climb at once to where it
+    belongs."""
     every = timedelta(seconds=step["climb_every_seconds"])
     return Escalation(
         **step,
@@ -201,7 +206,7 @@ def _before(above: Level, now: datetime, **step) -> Escalation:
         division_code=above.division_code,
         level=above.level,
         opened_at=now,
-        climb_at=now + every if above.level > TOP_LEVEL else None,
+        climb_at=since + every if above.level > TOP_LEVEL else None,
     )
 
 
@@ -260,11 +265,12 @@ def climb_due(sessions, now_of) -> int:
 def _climb(session: Session, row: Escalation, now: datetime) -> None:
     instance = session.get(Instance, row.instance_id)
     above = supervisor(row.level, instance.division_code)
-    row.climb_at = None
+    since, row.climb_at = row.climb_at, None
     if above is None:
         return
 
-    higher = _before(above, now, **{name: getattr(row, name) for name in _OF_THE_STEP})
+    step = {name: getattr(row, name) for name in _OF_THE_STEP}
+    higher = _before(above, since, now, **step)
     session.add(higher)
     instance.escalations_open += 1
     _record(session, instance, now, SYSTEM, [_escalated_event(session, higher)])
@@ -306,7 +312,10 @@ def supervise(sessions, now_of, escalation_id: int, official, data: dict) -> int
             )
         )
         if claimed.rowcount != 1:
-            raise Conflict("escalation already supervised", "该督办事项已由他人登记")
+            raise Conflict(
+                "escalation already supervised",
+                "该督办事项已登记督办措施，不再重复登记",
+            )
 
         instance = session.get(Instance, row.instance_id)
         event = (

@@ -89,6 +89,26 @@ def watched_task(timer_task):
     return None
 
 
+def _note_passed_deadline(task, due_by_task: dict, case_deadlines: list) -> None:
+    """A fired deadline whose step is still open stays that step's deadline
+    (or the case's, for a wait): the step is late, and shows by how long."""
+    if not deadlines.is_deadline(task.task_spec):
+        return
+    watched = watched_task(task)
+    if watched is None or watched.state not in (TaskState.READY, TaskState.WAITING):
+        return
+    due = timer_due(task)
+    if due is None:
+        return
+    deadline = (due, deadlines.warn_at(task.task_spec, due))
+    if isinstance(watched.task_spec, UserTaskMixin):
+        known = due_by_task.get(watched.id)
+        if known is None or due < known[0]:
+            due_by_task[watched.id] = deadline
+    else:
+        case_deadlines.append(deadline)
+
+
 @dataclass
 class Projection:
     """What the query tables hold for one instance at one stored version.
@@ -112,9 +132,19 @@ def project(
     An open task is a ready human task, with the earliest deadline watching it;
     a waiting timer is any waiting timer event with a due time. The rows lack
     ``instance_id``, which ``write`` fills in (a new instance has none yet).
+
+    A deadline on a wait rather than on a human task (the 15 days from the
+    clue to the county's approval, on a receive task) is the whole case's: a
+    ready task without a deadline of its own carries it, so its assignee is
+    warned and sees it overdue. It stays the case's after it fired, while the
+    wait goes on.
     """
-    ready, timer_tasks = [], []
+    ready, timer_tasks, case_deadlines = [], [], []
+    due_by_task: dict = {}
     for task in all_tasks(workflow):
+        if task.state == TaskState.COMPLETED:
+            _note_passed_deadline(task, due_by_task, case_deadlines)
+            continue
         if task.state not in (TaskState.READY, TaskState.WAITING):
             continue
         if task.state == TaskState.READY:
@@ -125,7 +155,6 @@ def project(
         ):
             timer_tasks.append(task)
 
-    due_by_task: dict = {}
     timers = []
     for timer_task in timer_tasks:
         due = timer_due(timer_task)
@@ -138,6 +167,8 @@ def project(
             known = due_by_task.get(watched.id)
             if known is None or due < known[0]:
                 due_by_task[watched.id] = (due, warn)
+            if warn is not None and not isinstance(watched.task_spec, UserTaskMixin):
+                case_deadlines.append((due, warn))
         timers.append(
             {
                 "task_id": str(timer_task.id),
@@ -148,11 +179,12 @@ def project(
             }
         )
 
+    case_deadline = min(case_deadlines, default=(None, None))
     tasks = []
     for task in ready:
         spec = task.task_spec
         role = role_for_lane(spec.lane)
-        deadline = due_by_task.get(task.id, (None, None))
+        deadline = due_by_task.get(task.id, case_deadline)
         tasks.append(
             {
                 "task_id": str(task.id),

@@ -19,6 +19,9 @@ from engine.specs import ModelError, parse, read_sources
 from fangfan.demo import seed_deadline_case
 
 from .identification_steps import (
+    CROSS_CHECK,
+    TOWN_APPROVES,
+    democratic_review,
     home_verification,
     identify_household,
     report_new_household,
@@ -249,6 +252,48 @@ def test_identification_not_decided_in_15_days_escalates_to_the_city_until_appro
         ("city_bureau", "await_identification_decision")
     ]
     assert desks["city"].escalation_for(household, "await_identification_decision")
+
+
+def test_the_15_days_are_every_open_steps_deadline_up_to_the_approver(
+    fangfan, desks, new_id_number
+):
+    """Q34: the 15 days run over the whole case; the approver, whose step has no
+    deadline of its own, is warned and sees it overdue."""
+    head = new_id_number()
+    case = report_new_household(desks["town"], head)
+    household = _household_of(fangfan, case)
+    on = _today(fangfan)
+    for desk, step, fields in (
+        ("town", "home_verification", home_verification(head, new_id_number())),
+        ("county", "data_cross_check", CROSS_CHECK),
+        ("village", "democratic_review", {**democratic_review(), "review_held_on": on}),
+    ):
+        assert desks[desk].complete(household, step, fields).status_code == 302
+    assert "前" in _inbox_row(desks["town"], household, "town_review")
+    assert desks["town"].complete(household, "town_review", TOWN_APPROVES)
+    _move(fangfan, 5.1)
+
+    approver = desks["approver"]
+    assert "即将到期" not in _inbox_row(approver, household, "county_approval")
+    _move(fangfan, 9)  # 14.1 days after the clue
+    assert "即将到期" in _inbox_row(approver, household, "county_approval")
+    _move(fangfan, 1.15)  # 15.25 days
+    assert "已超期 6小时" in _inbox_row(approver, household, "county_approval")
+    assert desks["city"].escalation_for(household, "await_identification_decision")
+
+
+def test_a_step_long_overdue_climbs_at_once_to_where_it_belongs(
+    fangfan, desks, new_id_number
+):
+    """After a long pause (a scheduler down, a big clock move) a step 20 days
+    overdue is before the city at the next sweep, not at the town."""
+    case = report_new_household(desks["town"], new_id_number())
+    _move(fangfan, 20)
+
+    home = [
+        e for e in _escalations(fangfan, case) if e.step_name == "home_verification"
+    ]
+    assert [e.role for e in home] == ["county_bureau", "city_bureau"]
 
 
 def test_climbing_with_two_sweeps_at_once_adds_each_level_once(
