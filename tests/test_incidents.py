@@ -115,6 +115,21 @@ def test_the_incident_page_shows_only_incidents_within_the_division(fangfan, des
         assert "外县故障户" not in page.text
 
 
+def test_the_process_owner_reads_every_incident_to_mend_the_model(
+    fangfan, desks, incident_case
+):
+    page = desks["owner"].get("/incidents")
+
+    assert f'href="/cases/{incident_case}"' in page.text
+    assert "重试</button>" not in page.text
+    assert (
+        desks["owner"]
+        .post(f"/incidents/{_incident(fangfan, incident_case).id}/retry", {})
+        .status_code
+        == 403
+    )
+
+
 def test_auditors_read_the_incidents_without_a_retry_button(
     fangfan, desks, incident_case
 ):

@@ -28,8 +28,9 @@ from .queries import in_jurisdiction
 blueprint = Blueprint("incidents", __name__)
 log = logging.getLogger("fangfan.web")
 
-#: Who may see the page; only the county bureau may retry.
-READERS = frozenset({"county_bureau", "auditor"})
+#: Who may see the page (the process owner, to mend a failing model); only
+#: the county bureau may retry.
+READERS = frozenset({"county_bureau", "auditor", "process_owner"})
 RETRIERS = frozenset({"county_bureau"})
 
 #: Known failures, by a piece of their English text, and what they mean.
