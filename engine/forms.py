@@ -50,6 +50,11 @@ def _title(schema: dict, path: list) -> str:
 
 
 def _message(error) -> str:
+    """The Chinese message of a schema error; a (sub)schema may carry its own
+    ``x-message`` where the generic one would mislead."""
+    own = error.schema.get("x-message") if isinstance(error.schema, dict) else None
+    if own:
+        return own
     kind = error.validator
     if kind == "required":
         return "请填写"

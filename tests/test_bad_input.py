@@ -87,6 +87,7 @@ def _refused_and_unchanged(fangfan, case_id: int, response, status: int, text: s
         ({"members.1.relation": "head"}, "应有且只有一位户主"),
         ({"members.0.relation": "spouse"}, "应有且只有一位户主"),
         ({"verified_on": "2026-13-40"}, "日期格式应为"),
+        ({"risks": ("none", "illness")}, "不能与其他风险类型同时选择"),
     ],
 )
 def test_home_verification_refuses_bad_data_and_keeps_the_task(
