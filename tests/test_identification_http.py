@@ -425,3 +425,25 @@ def test_unstable_category_is_only_for_lifted_out_households(
     assert refused.status_code == 400
     assert "脱贫不稳定户仅适用于脱贫户" in refused.text
     assert _case(fangfan, case_id)[1].status == "in_identification"
+
+
+def test_the_household_page_lists_the_members_on_record_without_health(
+    fangfan, desks, new_id_number
+):
+    """After home verification officials see who is counted in the household;
+    the village sees the ID numbers it works with, the city masked ones, and
+    nobody health on this page (Q38)."""
+    ids = (new_id_number(), new_id_number())
+    case_id = report_new_household(desks["town"], ids[0])
+    household = _case(fangfan, case_id)[1]
+    fields = home_verification(*ids, **{"members.1.health": "慢性病"})
+    assert desks["town"].complete(household.id, "home_verification", fields)
+
+    def members(desk) -> str:
+        page = desks[desk].get(f"/households/{household.id}").text
+        assert "慢性病" not in page
+        return page.split('id="members"', 1)[1].split("</table>", 1)[0]
+
+    assert "测试配偶" in members("village") and "配偶" in members("village")
+    assert ids[1] in members("village")
+    assert ids[1] not in members("city") and ids[1][-4:] in members("city")

@@ -29,6 +29,20 @@ from .cases import FULL_VIEW_ROLES
 
 blueprint = Blueprint("households", __name__)
 
+#: The member columns a household page shows, labelled as home verification
+#: collects them; health stays on the case (guide Q38 keeps it private).
+MEMBER_COLUMNS = ("relation", "residence_type", "labour_capacity", "safety_net")
+
+
+def member_labels() -> dict[str, dict[str, str]]:
+    """Column → value → Chinese label, from the home verification form."""
+    items = forms.load_form("home_verification.json")["properties"]["members"]
+    properties = items["items"]["properties"]
+    return {
+        column: {o["const"]: o["title"] for o in properties[column].get("oneOf", [])}
+        for column in MEMBER_COLUMNS
+    }
+
 
 def _household_in_reach(session, household_id: int) -> Household:
     household = session.get(Household, household_id)
@@ -79,6 +93,7 @@ def show(household_id: int):
         startable=startable,
         titles=titles,
         years=years,
+        labels=member_labels(),
         full_view=g.user.role in FULL_VIEW_ROLES,
     )
 
