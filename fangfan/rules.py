@@ -71,7 +71,8 @@ def name_problem(name: str) -> str | None:
     """Why a person's name cannot be right, or None.
 
     Names are printed on public notices (Q38): a name with digits in it may
-    carry an ID or phone number onto the notice board.
+    carry an ID or phone number onto the notice board. A leading = + - @ is
+    no name but a formula to the spreadsheet an official opens a list in.
     """
     if not name or not name.strip():
         return "姓名不能为空"
@@ -79,6 +80,8 @@ def name_problem(name: str) -> str | None:
         return "姓名过长"
     if re.search(r"\d|[０-９]", name):
         return "姓名中不能含数字"
+    if name.strip().startswith(("=", "+", "-", "@")):
+        return "姓名不能以=、+、-、@开头"
     return None
 
 

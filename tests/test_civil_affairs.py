@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import threading
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from engine import clock
+from engine.clock import local_date
 from engine.models import (
     CivilAffairsCrossCheck,
     CivilAffairsImport,
@@ -30,7 +34,8 @@ from fangfan.civil_affairs import (
     start_identification,
     sweep_drop_folder,
 )
-from fangfan.civil_affairs.lists import MAX_ROWS
+from fangfan.civil_affairs.alerts import PAGE_SIZE
+from fangfan.civil_affairs.lists import FORMULA_STARTS, MAX_ROWS, to_csv
 from fangfan.cli import main
 from fangfan.demo_data import (
     COUNTY_CODE,
@@ -38,6 +43,7 @@ from fangfan.demo_data import (
     VILLAGE2_CODE,
     VILLAGE_CODE,
     demo_households,
+    valid_id_number,
 )
 
 from .identification_steps import identify_household, report_new_household
@@ -45,6 +51,7 @@ from .identification_steps import identify_household, report_new_household
 HEADER = "身份证号,姓名,村级区划代码,救助类别,起始年月"
 MONTH = "2026-11"
 OTHER_COUNTY_VILLAGE = "371322001030"  # 富民社区居民委员会, 郯城县
+OTHER_COUNTY = "371322000000"
 TOWN = Official("town", "town_official", TOWN_CODE)
 VILLAGE = Official("village", "village_cadre", VILLAGE_CODE)
 
@@ -344,9 +351,7 @@ def _status(fangfan, household_id: int) -> str:
         return session.get(Household, household_id).status
 
 
-def test_q8_an_alert_makes_an_ordinary_household_a_clue_until_screened(
-    fangfan, desks
-):
+def test_q8_an_alert_makes_an_ordinary_household_a_clue_until_screened(fangfan, desks):
     """The alert is a risk clue awaiting screening (风险线索待核实); screened as no
     risk, the household is ordinary again."""
     member_id, household_id = registered_member(fangfan)
@@ -666,3 +671,208 @@ def test_q8_a_refused_start_leaves_the_alert_waiting(fangfan, desks):
     assert count(fangfan, Instance) == 1
     done = desks["town"].post(f"/alerts/{alert_id}/no-risk", {"reason": "已在识别中"})
     assert done.status_code == 302
+
+
+# -- issue #4 tester's findings: paging, limits, future quarter, formulas, roles ----
+
+
+def many_alerts(fangfan, how_many: int) -> None:
+    """``how_many`` alerts in 岸堤村, of made-up people born a day apart."""
+    people = [
+        row(valid_id_number("371323", date(1950, 1, 1) + timedelta(days=n), "501"))
+        for n in range(how_many)
+    ]
+    assert run_import(fangfan, csv_bytes(*people), name="many.csv").alerts_created
+
+
+def shown(page) -> list[int]:
+    return [int(n) for n in re.findall(r'data-alert="(\d+)"', page.text)]
+
+
+def test_q8_alerts_page_shows_every_alert_page_by_page_keeping_the_filter(
+    fangfan, desks
+):
+    many_alerts(fangfan, 2 * PAGE_SIZE + 30)
+    ids = [alert.id for alert in alerts(fangfan)]
+    for alert_id in ids[:5]:
+        record_no_risk(fangfan.sessions, alert_id, "收入稳定", VILLAGE)
+    village = desks["village"]
+
+    first = village.get("/alerts")
+    assert "共 225 条" in first.text and "第 1/3 页" in first.text
+    assert shown(first) == ids[5 : 5 + PAGE_SIZE]
+    assert (
+        "/alerts?status=pending&amp;page=2" in first.text and "上一页" not in first.text
+    )
+    last = village.get("/alerts?status=pending&page=3")
+    assert shown(last) == ids[5 + 2 * PAGE_SIZE :] and "下一页" not in last.text
+    assert "/alerts?status=pending&amp;page=2" in last.text
+
+    everything = village.get("/alerts?status=all&page=3")
+    assert "共 230 条" in everything.text and len(shown(everything)) == 30
+    assert "/alerts?status=all&amp;page=2" in everything.text
+    screened = village.get("/alerts?status=no_risk&page=2")
+    assert "共 5 条" in screened.text and shown(screened) == ids[:5]
+
+
+@pytest.mark.parametrize(
+    "page, expected",
+    [("0", 1), ("-3", 1), ("abc", 1), ("2.5", 1), ("", 1), ("99", 2), ("9" * 40, 2)],
+)
+def test_q8_alerts_page_out_of_range_shows_the_first_or_last_page(
+    fangfan, desks, page, expected
+):
+    many_alerts(fangfan, PAGE_SIZE + 1)
+
+    response = desks["village"].get(f"/alerts?page={page}")
+
+    assert response.status_code == 200
+    assert f"第 {expected}/2 页" in response.text
+    assert len(shown(response)) == (PAGE_SIZE if expected == 1 else 1)
+
+
+def test_q8_no_risk_from_a_later_page_returns_to_that_page(fangfan, desks):
+    many_alerts(fangfan, PAGE_SIZE + 2)
+    last = alerts(fangfan)[-1].id
+
+    done = desks["village"].post(
+        f"/alerts/{last}/no-risk", {"reason": "收入稳定", "status": "all", "page": "2"}
+    )
+
+    assert done.status_code == 302
+    assert done.headers["Location"].endswith("/alerts?status=all&page=2")
+
+
+def test_an_upload_over_the_limit_is_told_the_limit_of_that_page(fangfan, desks):
+    dept = desks["dept"]
+    seven_mb = b"x" * (7 * 1024 * 1024)
+
+    imports = upload(dept, "/civil-affairs/imports", seven_mb, month=MONTH)
+    assert imports.status_code == 413 and "超过 4 MB" in imports.text
+    checks = upload(dept, "/civil-affairs/cross-checks", seven_mb, quarter="2026Q4")
+    assert checks.status_code == 413 and "超过 4 MB" in checks.text
+    elsewhere = dept.post("/alerts/1/no-risk", {"reason": "很长" * 400_000})
+    assert elsewhere.status_code == 413 and "超过 1 MB" in elsewhere.text
+    assert count(fangfan, CivilAffairsImport) == 0
+
+
+def next_quarter(fangfan) -> str:
+    with fangfan.sessions() as session:
+        today = local_date(clock.now(session))
+    quarter = (today.month - 1) // 3 + 1
+    return f"{today.year + 1}Q1" if quarter == 4 else f"{today.year}Q{quarter + 1}"
+
+
+def test_q29_a_quarter_not_yet_begun_is_refused_on_page_cli_and_drop_folder(
+    fangfan, desks, tmp_path, new_id_number
+):
+    future = next_quarter(fangfan)
+    content = csv_bytes(row(new_id_number()))
+
+    with pytest.raises(ListRefused, match="future") as refused:
+        cross_check(fangfan.sessions, content, "q.csv", future, COUNTY_CODE, "x", "cli")
+    assert refused.value.message_zh == f"文件未比对：季度{future}尚未到来"
+    page = upload(
+        desks["county"], "/civil-affairs/cross-checks", content, quarter=future
+    )
+    assert page.status_code == 400 and f"季度{future}尚未到来" in page.text
+    listed = tmp_path / "q.csv"
+    listed.write_bytes(content)
+    cli = CliRunner().invoke(
+        main,
+        ["civil-affairs", "cross-check", str(listed), "--quarter", future,
+         "--county", COUNTY_CODE],
+        env={"DATABASE_URL": fangfan.url},
+    )  # fmt: skip
+    assert cli.exit_code == 1 and "尚未到来" in cli.output
+    dropped = tmp_path / "drop"
+    dropped.mkdir()
+    (dropped / f"{COUNTY_CODE}-{future}.csv").write_bytes(content)
+    assert sweep_drop_folder(fangfan.sessions, str(dropped))["refused"] == 1
+    assert count(fangfan, CivilAffairsCrossCheck) == 0
+
+    with fangfan.sessions.begin() as session:
+        clock.advance(session, days=93)
+    cross_check(fangfan.sessions, content, "q.csv", future, COUNTY_CODE, "x", "cli")
+    assert count(fangfan, CivilAffairsCrossCheck) == 1, "its turn came"
+
+
+def test_csv_downloads_escape_cells_that_excel_would_run_as_formulas(
+    fangfan, desks, new_id_number
+):
+    content = csv_bytes(
+        row("=1+1", "@SUM(A:A)"), row("+CMD|' /C CALC'!A0", "-2+3"), row("x", "赵六")
+    )
+    result = run_import(fangfan, content)
+    report_id = cross_check(
+        fangfan.sessions, content, "q.csv", "2026Q4", COUNTY_CODE, "x", "cli"
+    )
+
+    imported = desks["dept"].get(
+        f"/civil-affairs/imports/{result.import_id}/report.csv"
+    )
+    checked = desks["county"].get(f"/civil-affairs/cross-checks/{report_id}.csv")
+    for download in (imported, checked):
+        cells = {
+            cell
+            for line in csv.reader(io.StringIO(download.data.decode("utf-8-sig")))
+            for cell in line
+        }
+        assert {"'=1+1", "'@SUM(A:A)", "'+CMD|' /C CALC'!A0", "'-2+3"} <= cells
+        assert not any(cell.startswith(FORMULA_STARTS) for cell in cells)
+        assert "赵六" in cells
+
+
+def test_csv_cells_starting_with_a_tab_or_carriage_return_are_escaped_too():
+    content = to_csv(
+        {"a": "甲", "b": "乙", "c": "丙"}, [{"a": "\tx", "b": "\r=1", "c": 7}]
+    )
+
+    (line,) = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))[1:]
+    assert line == ["'\tx", "'\r=1", "7"]
+
+
+def test_q8_a_name_starting_like_a_formula_is_a_row_error(fangfan, new_id_number):
+    names = ["@SUM(A:A)", "=王五", "+赵六", "-钱七", "李-明"]
+    result = run_import(fangfan, csv_bytes(*(row(new_id_number(), n) for n in names)))
+
+    assert result.alerts_created == 1, "a hyphen inside a name is allowed"
+    assert [(o.row, o.field, o.message) for o in result.rejected] == [
+        (number, "姓名", "姓名不能以=、+、-、@开头") for number in (2, 3, 4, 5)
+    ]
+
+
+def test_q29_every_role_that_reads_a_report_finds_it_in_the_list(
+    fangfan, desks, new_id_number
+):
+    ours = cross_check(
+        fangfan.sessions, csv_bytes(row(new_id_number())), "a.csv", "2026Q4",
+        COUNTY_CODE, "county", "web",
+    )  # fmt: skip
+    theirs = cross_check(
+        fangfan.sessions,
+        csv_bytes(row(new_id_number(), village=OTHER_COUNTY_VILLAGE)),
+        "b.csv", "2026Q4", OTHER_COUNTY, "other", "web",
+    )  # fmt: skip
+
+    for reader, sees_theirs in [
+        ("county", False), ("dept", False), ("auditor", False),
+        ("city", True), ("province", True),
+    ]:  # fmt: skip
+        page = desks[reader].get("/civil-affairs/cross-checks")
+        assert page.status_code == 200, reader
+        assert f"/civil-affairs/cross-checks/{ours}" in page.text, reader
+        assert (f"/civil-affairs/cross-checks/{theirs}" in page.text) == sees_theirs
+        opened = desks[reader].get(f"/civil-affairs/cross-checks/{ours}")
+        assert opened.status_code == 200, reader
+        uploads = 'id="cross-check-form"' in page.text
+        assert uploads == (reader in ("county", "dept")), reader
+
+    assert "季度民政数据比对报告" in desks["city"].get("/alerts").text
+    refused = upload(
+        desks["city"], "/civil-affairs/cross-checks", b"x", quarter="2026Q4"
+    )
+    assert refused.status_code == 403
+    assert desks["town"].get("/civil-affairs/cross-checks").status_code == 403
+    assert desks["town"].get(f"/civil-affairs/cross-checks/{ours}").status_code == 403
+    assert count(fangfan, CivilAffairsCrossCheck) == 2

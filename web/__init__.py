@@ -127,11 +127,13 @@ def create_app(fangfan, secret_key: str | None = None, testing: bool = False) ->
 
     @app.errorhandler(413)
     def too_large(_error):
+        """Names the limit of this request: upload pages raise the app's."""
+        limit = request.max_content_length or app.config["MAX_CONTENT_LENGTH"]
         return (
             render_template(
                 "message.html",
                 title="提交内容过大",
-                message="提交的内容超过 1 MB，请精简后重试。",
+                message=f"提交的内容超过 {limit / (1024 * 1024):g} MB，请精简后重试。",
             ),
             413,
         )

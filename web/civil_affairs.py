@@ -22,7 +22,7 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine import clock
 from engine.clock import local_date
@@ -47,14 +47,14 @@ from fangfan.civil_affairs import (
     record_no_risk,
     start_identification,
 )
-from fangfan.civil_affairs.alerts import alerts_in, pending_count
+from fangfan.civil_affairs.alerts import PAGE_SIZE, alerts_in, pending_count
 from fangfan.civil_affairs.cross_check import COLUMNS, SECTIONS, report_rows
 from fangfan.civil_affairs.lists import to_csv
 from fangfan.divisions import full_name
 from fangfan.procedures import procedure_for
 from fangfan.procedures.identification import CLUE_SOURCES
 from fangfan.roles import BY_CODE
-from fangfan.rules import within
+from fangfan.rules import jurisdiction_prefix, within
 
 from . import queries
 from .auth import current_official, fangfan, login_required
@@ -93,26 +93,43 @@ def pending_alerts():
 @blueprint.route("/alerts")
 @login_required
 def alerts():
-    status = request.args.get("status", "pending")
-    if status not in STATUS_LABELS:
-        status = ""
-    return _alerts_page(status)
+    return _alerts_page(_status_filter(request.args), _page_number(request.args))
 
 
-def _alerts_page(status: str, errors: dict | None = None, code: int = 200):
+def _status_filter(values) -> str:
+    """The status to show: waiting alerts unless another (or all) is chosen."""
+    status = values.get("status", "pending")
+    return status if status in STATUS_LABELS else ""
+
+
+def _page_number(values) -> int:
+    """The page asked for; anything but a number is the first page."""
+    try:
+        return int(values.get("page", "1"))
+    except ValueError:
+        return 1
+
+
+def _alerts_page(status: str, page: int = 1, errors: dict | None = None, code=200):
     with fangfan().reads() as session:
-        rows = alerts_in(session, g.user.division_code, status or None)
+        rows, total, page = alerts_in(
+            session, g.user.division_code, status or None, page
+        )
         villages = _names(session, {alert.division_code for alert, _ in rows})
     return (
         render_template(
             "alerts.html",
             rows=rows,
+            total=total,
+            page=page,
+            pages=max(-(-total // PAGE_SIZE), 1),
             villages=villages,
             status=status,
             STATUS_LABELS=STATUS_LABELS,
             TYPE_LABELS=TYPE_LABELS,
             may_screen=g.user.role in SCREENERS,
             may_import=g.user.role in IMPORTERS,
+            may_read_reports=_reads_reports(),
             full_view=g.user.role in FULL_VIEW_ROLES,
             errors=errors or {},
         ),
@@ -138,12 +155,22 @@ def no_risk(alert_id: int):
             request.form.get("reason", ""),
             current_official(),
         )
-    except InvalidData as error:
-        return _alerts_page("pending", {alert_id: error.message_zh}, 400)
     except CommandError as error:
-        return _alerts_page("pending", {alert_id: error.message_zh}, _status(error))
+        code = 400 if isinstance(error, InvalidData) else _status(error)
+        return _alerts_page(
+            _status_filter(request.form),
+            _page_number(request.form),
+            {alert_id: error.message_zh},
+            code,
+        )
     flash("已记录：研判无风险。")
-    return redirect(url_for("civil_affairs.alerts"))
+    return redirect(
+        url_for(
+            "civil_affairs.alerts",
+            status=_status_filter(request.form) or "all",
+            page=_page_number(request.form),
+        )
+    )
 
 
 @blueprint.route("/alerts/<int:alert_id>/identify", methods=["GET", "POST"])
@@ -313,17 +340,26 @@ def _previous_month(today: date) -> str:
 # -- the quarterly cross-check ---------------------------------------------------
 
 
+#: The most reports the list page shows, newest first; it says when there are more.
+REPORTS_SHOWN = 50
+
+
+def _reads_reports() -> bool:
+    """County-level officials and above read the cross-check reports (and so
+    their list) inside their division; only importers upload."""
+    return BY_CODE[g.user.role].level <= 3
+
+
 def _may_read_report(record: CivilAffairsCrossCheck) -> bool:
-    """County-level officials and above, over the report's county."""
-    return BY_CODE[g.user.role].level <= 3 and within(
-        record.county_code, g.user.division_code
-    )
+    return _reads_reports() and within(record.county_code, g.user.division_code)
 
 
 @blueprint.route("/civil-affairs/cross-checks", methods=["GET", "POST"])
 @login_required
 def cross_checks():
-    county_code = _county_of_importer()
+    may_upload = g.user.role in IMPORTERS
+    if not _reads_reports() or (request.method == "POST" and not may_upload):
+        abort(403)
     refusal, status = None, 200
     with fangfan().reads() as session:
         today = local_date(clock.now(session))
@@ -341,7 +377,7 @@ def cross_checks():
                 upload.read(),
                 upload.filename,
                 quarter,
-                county_code,
+                g.user.division_code,
                 g.user.username,
                 "web",
             )
@@ -353,20 +389,30 @@ def cross_checks():
             )
 
     with fangfan().reads() as session:
+        inside = CivilAffairsCrossCheck.county_code.like(
+            jurisdiction_prefix(g.user.division_code) + "%"
+        )
+        total = session.scalar(
+            select(func.count()).select_from(CivilAffairsCrossCheck).where(inside)
+        )
         done = list(
             session.scalars(
                 select(CivilAffairsCrossCheck)
-                .where(CivilAffairsCrossCheck.county_code == county_code)
+                .where(inside)
                 .order_by(CivilAffairsCrossCheck.created_at.desc())
-                .limit(50)
+                .limit(REPORTS_SHOWN)
             )
         )
+        counties = _names(session, {record.county_code for record in done})
     return (
         render_template(
             "civil_affairs_cross_checks.html",
             refusal=refusal,
             quarter=quarter,
             reports=done,
+            total=total,
+            counties=counties,
+            may_upload=may_upload,
             SECTIONS=SECTIONS,
             HEADER=HEADER,
         ),

@@ -387,20 +387,43 @@ def _log_screening(alert, outcome: str, official: Official, started: float) -> N
 # -- pages -------------------------------------------------------------------
 
 
-def alerts_in(session: Session, division_code: str, status: str | None, limit=500):
-    """(alert, household or None) inside the division, oldest waiting first."""
+#: Alerts on one page of the list: a village's month fits on a few pages.
+PAGE_SIZE = 100
+
+
+def alerts_in(
+    session: Session,
+    division_code: str,
+    status: str | None,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+) -> tuple[list, int, int]:
+    """One page of (alert, household or None) inside the division, oldest
+    first; with how many alerts match in all and the page shown.
+
+    The count lets the page say how many there are and link to the others
+    instead of silently dropping them. A page before the first or past the
+    last shows the first or last, so no link or typed URL ends in an error.
+    """
+    conditions = [
+        DepartmentAlert.division_code.like(jurisdiction_prefix(division_code) + "%")
+    ]
+    if status:
+        conditions.append(DepartmentAlert.status == status)
+    total = session.scalar(
+        select(func.count()).select_from(DepartmentAlert).where(*conditions)
+    )
+    page = min(max(page, 1), max(-(-total // page_size), 1))
+
     query = (
         select(DepartmentAlert, Household)
         .outerjoin(Household, Household.id == DepartmentAlert.household_id)
-        .where(
-            DepartmentAlert.division_code.like(jurisdiction_prefix(division_code) + "%")
-        )
+        .where(*conditions)
         .order_by(DepartmentAlert.created_at, DepartmentAlert.id)
-        .limit(limit)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
     )
-    if status:
-        query = query.where(DepartmentAlert.status == status)
-    return session.execute(query).all()
+    return session.execute(query).all(), total, page
 
 
 def pending_count(session: Session, division_code: str) -> int:

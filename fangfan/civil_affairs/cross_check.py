@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import clock
+from engine.clock import local_date
 from engine.models import CivilAffairsCrossCheck, DepartmentAlert, Division, Household
 from fangfan.household_states import label
 from fangfan.rules import jurisdiction_prefix
@@ -78,11 +79,8 @@ def cross_check(
         problem = county_problem(session, county_code)
         if problem:
             raise ListRefused(f"bad county {county_code!r}", f"文件未比对：{problem}")
-        parsed = parse_quarter(quarter)
-        if parsed is None:
-            raise ListRefused(
-                f"bad quarter {quarter!r}", "文件未比对：季度应写作如2026Q4"
-            )
+        now = clock.now(session)
+        parsed = _checked_quarter(quarter, now)
 
         last_month = f"{parsed[:4]}-{int(parsed[5]) * 3:02d}"
         recipients, rejected = check_rows(session, rows, county_code, last_month)
@@ -102,7 +100,7 @@ def cross_check(
             content_hash=content_hash(content),
             channel=channel,
             created_by=actor,
-            created_at=clock.now(session),
+            created_at=now,
             report=report,
         )
         session.add(record)
@@ -119,6 +117,24 @@ def cross_check(
         (time.perf_counter() - started) * 1000,
     )
     return record.id
+
+
+def _checked_quarter(quarter: str, now) -> str:
+    """The quarter as written, if it has begun on the installation's clock.
+
+    A quarter still to come has no recipients yet: its report would list
+    every monitored household's allowance as possibly lost.
+    """
+    parsed = parse_quarter(quarter)
+    if parsed is None:
+        raise ListRefused(f"bad quarter {quarter!r}", "文件未比对：季度应写作如2026Q4")
+    first_month = f"{parsed[:4]}-{(int(parsed[5]) - 1) * 3 + 1:02d}"
+    if first_month > f"{local_date(now):%Y-%m}":
+        raise ListRefused(
+            f"quarter {parsed} lies in the future",
+            f"文件未比对：季度{parsed}尚未到来",
+        )
+    return parsed
 
 
 def report_rows(report: dict) -> list[dict]:

@@ -86,14 +86,33 @@ REPORT_COLUMNS = {
 }
 
 
+#: A cell starting with one of these is a formula to Excel (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def to_csv(columns: dict[str, str], rows: list[dict]) -> bytes:
-    """Rows as CSV under Chinese headings, with a BOM so Excel reads it right."""
+    """Rows as CSV under Chinese headings, with a BOM so Excel reads it right.
+
+    Every CSV the project offers for download or writes for an official is
+    made here, so that no cell from an uploaded file runs as a formula.
+    """
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(columns.values())
+    writer.writerow(spreadsheet_text(heading) for heading in columns.values())
     for row in rows:
-        writer.writerow("" if row.get(key) is None else row.get(key) for key in columns)
+        writer.writerow(spreadsheet_text(row.get(key)) for key in columns)
     return out.getvalue().encode("utf-8-sig")
+
+
+def spreadsheet_text(value) -> str | int:
+    """A cell Excel shows as written: text that would start a formula gets a
+    leading single quote (OWASP's advice on CSV injection); numbers are ours."""
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def content_hash(content: bytes) -> str:
