@@ -247,19 +247,24 @@ def climb_due(sessions, now_of) -> int:
     """
     climbed = 0
     while True:
-        with sessions.begin() as session:
-            now = now_of(session)
-            row = session.scalars(
-                select(Escalation)
-                .where(Escalation.climb_at <= now, Escalation.closed_at.is_(None))
-                .order_by(Escalation.climb_at)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            ).first()
-            if row is None:
-                return climbed
-            _climb(session, row, now)
-            climbed += 1
+        try:
+            with sessions.begin() as session:
+                now = now_of(session)
+                row = session.scalars(
+                    select(Escalation)
+                    .where(Escalation.climb_at <= now, Escalation.closed_at.is_(None))
+                    .order_by(Escalation.climb_at)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                ).first()
+                if row is None:
+                    return climbed
+                _climb(session, row, now)
+        except Conflict:
+            # A command changed the case meanwhile; the next sweep tries again
+            # (its step may be done by then, and the row closed).
+            return climbed
+        climbed += 1
 
 
 def _climb(session: Session, row: Escalation, now: datetime) -> None:
@@ -301,9 +306,15 @@ def supervise(sessions, now_of, escalation_id: int, official, data: dict) -> int
         if row.closed_at is not None:
             raise Conflict("escalation closed", "该环节已办理，督办已解除")
 
+        # Claimed only while still open and unrecorded: the step may be done,
+        # or another supervisor may save, between the read above and here.
         claimed = session.execute(
             update(Escalation)
-            .where(Escalation.id == row.id, Escalation.supervised_at.is_(None))
+            .where(
+                Escalation.id == row.id,
+                Escalation.supervised_at.is_(None),
+                Escalation.closed_at.is_(None),
+            )
             .values(
                 supervised_at=now,
                 supervised_by=official.username,
@@ -312,6 +323,9 @@ def supervise(sessions, now_of, escalation_id: int, official, data: dict) -> int
             )
         )
         if claimed.rowcount != 1:
+            session.refresh(row)
+            if row.closed_at is not None:
+                raise Conflict("escalation closed", "该环节已办理，督办已解除")
             raise Conflict(
                 "escalation already supervised",
                 "该督办事项已登记督办措施，不再重复登记",
