@@ -112,6 +112,7 @@ _WAITING = select(
     WaitingTimer.name,
     WaitingTimer.due_at,
     WaitingTimer.watched_task_id,
+    WaitingTimer.warn_at,
 ).where(WaitingTimer.instance_id.in_(_IDS))
 
 
@@ -246,10 +247,11 @@ def _known(session: Session, instance_ids: list[int]) -> dict[int, Live]:
     for instance_id, task_id, due_at in session.execute(_OPEN_TASKS, params):
         tasks[instance_id][task_id] = due_at
     timers: dict[int, dict] = {i: {} for i in instance_ids}
-    for instance_id, task_id, name, due_at, watched in session.execute(
+    for instance_id, task_id, name, due_at, watched, warn_at in session.execute(
         _WAITING, params
     ):
-        timers[instance_id][task_id] = (name, due_at, watched)
+        # The same tuple as ``projections.write`` keeps, so unchanged rows stay.
+        timers[instance_id][task_id] = (name, due_at, watched, warn_at)
     return {
         i: Live(0, None, links.get(i, (0, "0" * 64)), Projection(tasks[i], timers[i]))
         for i in instance_ids

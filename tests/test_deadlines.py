@@ -436,3 +436,32 @@ def test_an_unknown_or_foreign_escalation_page_is_not_found(
     assert desks["county"].get("/escalations/987654").status_code == 404
     assert desks["village2"].get(f"/escalations/{row.id}").status_code == 404
     assert desks["county"].get(f"/escalations/{row.id}").status_code == 200
+
+
+def test_firing_one_deadline_leaves_the_cases_other_timer_rows_as_they_are(
+    fangfan, desks, new_id_number
+):
+    """The batch firing reads the stored rows instead of the live cache; rows
+    that did not change (the 15 days, with their warning time) stay untouched."""
+    from engine.models import WaitingTimer
+    from engine.runtime import LiveWorkflows
+
+    case = report_new_household(desks["town"], new_id_number())
+    with fangfan.sessions.begin() as session:
+        fifteen = session.scalars(
+            select(WaitingTimer).where(
+                WaitingTimer.instance_id == case,
+                WaitingTimer.name == "识别认定15天期限",
+            )
+        ).one()
+        assert fifteen.warn_at == fifteen.due_at - timedelta(days=1)
+        fifteen.attempts = 3  # a mark that a rewritten row would lose
+
+    fangfan.engine.live = LiveWorkflows()
+    _move(fangfan, 3.1)
+
+    with fangfan.sessions() as session:
+        rows = session.scalars(
+            select(WaitingTimer).where(WaitingTimer.instance_id == case)
+        ).all()
+    assert [(row.name, row.attempts) for row in rows] == [("识别认定15天期限", 3)]
