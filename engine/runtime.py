@@ -254,15 +254,12 @@ class Engine:
         workflow.data.update(copy.deepcopy(start_data))
         workflow.task_tree.data.update(copy.deepcopy(start_data))
 
-        step = _Step(
-            [
-                (
-                    EventKind.STARTED,
-                    None,
-                    {"model": model_hash, "process": process_id, "data": start_data},
-                )
-            ]
-        )
+        opening = {"model": model_hash, "process": process_id, "data": start_data}
+        if procedure.start_form:
+            # The start form as submitted, so that history shows what was asked
+            # (start_data holds it reshaped for the model).
+            opening["submitted"] = copy.deepcopy(data)
+        step = _Step([(EventKind.STARTED, None, opening)])
         with clock.frozen_at(now):
             self._run_engine(workflow, step)
         procedure.on_start(household, now)

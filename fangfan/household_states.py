@@ -9,7 +9,10 @@ channel), the household returns to the state it had before, which is kept in
 
 from __future__ import annotations
 
+from sqlalchemy import func, inspect, select
+
 from engine.errors import CommandError
+from engine.models import DepartmentAlert
 
 #: State code → Chinese, in the order of the life cycle.
 STATES = {
@@ -31,12 +34,14 @@ MOVES = {
     ("eliminated", "in_identification"): "a new risk after elimination (Q31)",
     ("in_identification", "monitored"): "county approval (Q33, Q36)",
     ("in_identification", "ordinary"): "not identified",
+    ("in_identification", "clue"): "not identified, an alert still waits (Q8)",
     ("in_identification", "eliminated"): "not identified again (Q31)",
     ("ordinary", "in_green_channel"): "entered into the green channel (Q24)",
     ("clue", "in_green_channel"): "entered into the green channel (Q24)",
     ("eliminated", "in_green_channel"): "entered into the green channel (Q24, Q31)",
     ("in_green_channel", "monitored"): "verified eligible within a month (Q24, Q36)",
     ("in_green_channel", "ordinary"): "not eligible: leaves the channel (Q24)",
+    ("in_green_channel", "clue"): "not eligible, an alert still waits (Q8)",
     ("in_green_channel", "eliminated"): "not eligible: leaves the channel (Q24)",
     ("monitored", "eliminated"): "risk eliminated (Q25, Q37)",
     ("monitored", "removed"): "removal after national consent (Q40)",
@@ -81,7 +86,33 @@ def move(household, to: str) -> None:
 
 
 def move_back(household) -> None:
-    """End a passing state without its change: back to where the household was."""
+    """End a passing state without its change: back to where the household was.
+
+    A household that came from a clue goes back to ordinary, unless a
+    department alert about it still waits to be screened: then it is a clue
+    again (the case was started another way, and the alert still asks).
+    """
     if household.status not in PASSING_STATES:
         return
-    move(household, household.status_before or "ordinary")
+    before = household.status_before or "ordinary"
+    if before == "ordinary" and _alert_waits(household):
+        before = "clue"
+    move(household, before)
+
+
+def _alert_waits(household) -> bool:
+    """Whether a department alert about the household waits (风险线索待核实)."""
+    state = inspect(household, raiseerr=False)
+    session = state.session if state is not None else None
+    if session is None:
+        return False
+    return bool(
+        session.scalar(
+            select(func.count())
+            .select_from(DepartmentAlert)
+            .where(
+                DepartmentAlert.household_id == household.id,
+                DepartmentAlert.status == "pending",
+            )
+        )
+    )

@@ -46,7 +46,12 @@ from fangfan.demo_data import (
     valid_id_number,
 )
 
-from .identification_steps import identify_household, report_new_household
+from .identification_steps import (
+    democratic_review,
+    home_verification,
+    identify_household,
+    report_new_household,
+)
 
 HEADER = "身份证号,姓名,村级区划代码,救助类别,起始年月"
 MONTH = "2026-11"
@@ -374,6 +379,43 @@ def test_q8_identification_from_an_alert_settles_the_clue(fangfan, desks):
     with fangfan.sessions() as session:
         household = session.get(Household, household_id)
         assert household.status_before == "ordinary", "not identified: ordinary"
+
+
+def test_q8_a_case_started_another_way_leaves_the_waiting_alert_its_clue(
+    fangfan, desks, new_id_number
+):
+    """Identification started from the clue page, not from the alert, and not
+    identified: the alert still waits, so the household is a clue again."""
+    member_id, household_id = registered_member(fangfan)
+    pending_alert(fangfan, member_id)
+    with fangfan.sessions() as session:
+        head = session.get(Household, household_id).head_id_number
+
+    town = desks["town"]
+    response = town.report_clue(
+        {
+            "household_id": str(household_id),
+            "source": "screening",
+            "description": "干部排查：户主住院",
+        }
+    )
+    assert response.status_code == 302, response.text
+    assert _status(fangfan, household_id) == "in_identification"
+    steps = (
+        ("town", "home_verification", home_verification(head, new_id_number())),
+        ("village", "democratic_review", democratic_review()),
+        (
+            "town",
+            "town_review",
+            {"town_decision": "reject", "town_reasons": "收入稳定"},
+        ),
+    )
+    for desk, step, fields in steps:
+        answer = desks[desk].complete(household_id, step, fields)
+        assert answer.status_code == 302, answer.text
+
+    assert _status(fangfan, household_id) == "clue"
+    assert alerts(fangfan)[-1].status == "pending"
 
 
 def test_q8_officials_outside_the_division_or_role_cannot_screen(

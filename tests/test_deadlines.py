@@ -279,7 +279,11 @@ def test_the_15_days_are_every_open_steps_deadline_up_to_the_approver(
     assert "即将到期" in _inbox_row(approver, household, "county_approval")
     _move(fangfan, 1.15)  # 15.25 days
     assert "已超期 6小时" in _inbox_row(approver, household, "county_approval")
-    assert desks["city"].escalation_for(household, "await_identification_decision")
+    escalation = desks["city"].escalation_for(
+        household, "await_identification_decision"
+    )
+    page = desks["city"].get(f"/escalations/{escalation}").text
+    assert "县级批准（县级审批）" in page.split('id="open-steps"', 1)[1]
 
 
 def test_a_step_long_overdue_climbs_at_once_to_where_it_belongs(

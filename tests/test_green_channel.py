@@ -235,6 +235,11 @@ def test_town_official_starts_the_green_channel_from_the_household_page(
         True,
     )
 
+    # The case's history shows the start form as the town filled it in.
+    case = desks["town"].get(f"/cases/{case_id(response)}").text
+    start = case.split('id="history"', 1)[1].split('<div class="event', 2)[1]
+    assert "否" not in start and start.count("是") >= 3
+
 
 def test_entry_starts_the_measures_at_once_and_records_the_entry_date(
     fangfan, desks, household

@@ -9,11 +9,12 @@ by its own assignee on its task page.
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
 
 from engine import clock, escalation, forms
 from engine.deadlines import overdue_text
 from engine.errors import CommandError, InvalidData
-from engine.models import Escalation, Household, Instance
+from engine.models import Escalation, Household, Instance, OpenTask
 from fangfan.divisions import full_name
 from fangfan.rules import within
 
@@ -35,13 +36,20 @@ def _load(escalation_id: int):
             for r in escalation.of_case(session, instance.id)
             if r.step_task_id == row.step_task_id
         ]
+        open_steps = list(
+            session.scalars(
+                select(OpenTask)
+                .where(OpenTask.instance_id == instance.id)
+                .order_by(OpenTask.created_at)
+            )
+        )
         place = full_name(session, household.division_code, " / ")
         division_names = {
             r.division_code: escalation.division_name(session, r.division_code)
             for r in chain
         }
         now = clock.now(session)
-    return row, instance, household, chain, place, now, division_names
+    return row, instance, household, chain, open_steps, place, now, division_names
 
 
 def _may_see(instance: Instance) -> bool:
@@ -60,7 +68,7 @@ def show(escalation_id: int):
             ),
             404,
         )
-    row, instance, household, chain, place, now, division_names = loaded
+    row, instance, household, chain, open_steps, place, now, division_names = loaded
     mine = row.role == g.user.role and within(row.division_code, g.user.division_code)
 
     schema = forms.load_form(escalation.SUPERVISION_FORM)
@@ -97,6 +105,7 @@ def show(escalation_id: int):
             instance=instance,
             household=household,
             chain=chain,
+            open_steps=open_steps,
             division_names=division_names,
             place=place,
             now=now,

@@ -71,10 +71,9 @@ def timeline(events, names: dict[str, str] | None = None) -> list[dict]:
             form = _start_form(event.data.get("process"))
         fields = []
         if form:
+            submitted = event.data.get("submitted", event.data.get("data", {}))
             try:
-                fields = formfields.build(
-                    forms.load_form(form), event.data.get("data", {})
-                )
+                fields = formfields.build(forms.load_form(form), submitted)
             except (OSError, ValueError):
                 fields = []
         rows.append(
