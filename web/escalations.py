@@ -8,18 +8,18 @@ by its own assignee on its task page.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, render_template, request, url_for
 from sqlalchemy import select
 
 from engine import clock, escalation, forms
 from engine.deadlines import overdue_text
-from engine.errors import CommandError, InvalidData
 from engine.models import Escalation, Household, Instance, OpenTask
 from fangfan.divisions import full_name
 from fangfan.rules import within
 
 from . import formfields
 from .auth import current_official, fangfan, login_required
+from .submit import Outcome, submit
 
 blueprint = Blueprint("escalations", __name__)
 
@@ -72,7 +72,7 @@ def show(escalation_id: int):
     mine = row.role == g.user.role and within(row.division_code, g.user.division_code)
 
     schema = forms.load_form(escalation.SUPERVISION_FORM)
-    data, errors, status = None, {}, 200
+    outcome = Outcome()
     if request.method == "POST":
         if not mine:
             return (
@@ -81,22 +81,16 @@ def show(escalation_id: int):
                 ),
                 403,
             )
-        data = formfields.parse(schema, request.form)
-        try:
-            fangfan().supervise(escalation_id, current_official(), data)
-        except InvalidData as error:
-            errors = {e.path: e.message for e in error.errors}
-            status = 400
-        except CommandError as error:
-            return (
-                render_template(
-                    "message.html", title="未能登记", message=error.message_zh
-                ),
-                409,
-            )
-        else:
-            flash(f"已登记督办：{row.step_title}")
-            return redirect(url_for("cases.show", instance_id=instance.id))
+        outcome = submit(
+            schema,
+            lambda data: fangfan().supervise(escalation_id, current_official(), data),
+            "未能登记",
+            f"已登记督办：{row.step_title}",
+            url_for("cases.show", instance_id=instance.id),
+        )
+        if outcome.reply is not None:
+            return outcome.reply
+    data, errors, status = outcome.data, outcome.errors, outcome.status
 
     return (
         render_template(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, render_template, request, url_for
 
 from engine import clock, forms, history
-from engine.errors import CommandError, InvalidData
 from engine.models import Household, Instance, OpenTask
 from fangfan.divisions import full_name
 from fangfan.rules import within
@@ -13,6 +12,7 @@ from fangfan.rules import within
 from . import formfields, queries
 from .auth import current_official, fangfan, login_required
 from .facts import case_facts, timeline
+from .submit import Outcome, submit
 
 blueprint = Blueprint("tasks", __name__)
 
@@ -59,24 +59,20 @@ def show(task_id: str):
         return render_template("message.html", title="无权办理", message=refusal), 403
 
     schema = forms.load_form(open_task.form)
-    data, errors, status = None, {}, 200
+    outcome = Outcome()
     if request.method == "POST":
-        data = formfields.parse(schema, request.form)
-        try:
-            fangfan().engine.complete_task(task_id, data, current_official())
-        except InvalidData as error:
-            errors = {e.path: e.message for e in error.errors}
-            status = 400
-        except CommandError as error:
-            return (
-                render_template(
-                    "message.html", title="未能提交", message=error.message_zh
-                ),
-                409,
-            )
-        else:
-            flash(f"已提交：{open_task.title}")
-            return redirect(url_for("cases.show", instance_id=instance.id))
+        outcome = submit(
+            schema,
+            lambda data: fangfan().engine.complete_task(
+                task_id, data, current_official()
+            ),
+            "未能提交",
+            f"已提交：{open_task.title}",
+            url_for("cases.show", instance_id=instance.id),
+        )
+        if outcome.reply is not None:
+            return outcome.reply
+    data, errors, status = outcome.data, outcome.errors, outcome.status
 
     fields = formfields.build(schema, data, errors)
     return (
@@ -91,7 +87,7 @@ def show(task_id: str):
             errors=errors,
             now=now,
             facts=case_facts(events),
-                timeline=timeline(events, names),
+            timeline=timeline(events, names),
         ),
         status,
     )
