@@ -115,9 +115,9 @@ class Projection:
 
     ``tasks`` maps each open task's id to the due time its row carries;
     ``timers`` maps each waiting timer's id to its row's (name, due, watched
-    task, warning time). A command that restored its workflow from the live cache gets the
-    projection of exactly that version with it, so it can write only what
-    changed instead of reading the rows back first.
+    task, warning time). A command that restored its workflow from the live
+    cache gets the projection of exactly that version with it, so it can write
+    only what changed instead of reading the rows back first.
     """
 
     tasks: dict[str, datetime | None]
