@@ -255,6 +255,25 @@ def test_the_household_page_shows_a_years_update_still_pending(
     assert "更新中" in page.text and f"<td>{year}</td>" in page.text
 
 
+def test_q39_the_annual_update_starts_with_the_members_on_record(
+    fangfan, desks, new_id_number
+):
+    """The village corrects last year's members instead of typing them again."""
+    household_id = monitored(fangfan, desks, new_id_number)
+    fangfan.engine.start_by_system(
+        "annual_update", household_id, {"year": clock_year(fangfan)}
+    )
+    with fangfan.sessions() as session:
+        members = session.get(Household, household_id).members
+    task_id = desks["village"].task_for(household_id, "update_annual_info")
+
+    page = desks["village"].get(f"/tasks/{task_id}").text
+    for index, member in enumerate(members):
+        assert f'name="members.{index}.id_number"' in page
+        assert f'value="{member["id_number"]}"' in page
+    assert f'name="members.{len(members)}.name"' not in page
+
+
 # -- exactly once per year -------------------------------------------------------
 
 

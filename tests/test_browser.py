@@ -227,8 +227,14 @@ def test_home_verification_form_adds_member_rows_and_shows_errors_in_chinese(
 
     members = page.locator("#f-members .row-list > .row")
     expect(members).to_have_count(1)
+    expect(field(page, "members.0.name")).to_have_value("浏览器核实户")
+    expect(field(page, "members.0.id_number")).to_have_value(head)
     page.get_by_role("button", name="＋ 增加一行").click()
+    page.get_by_role("button", name="＋ 增加一行").click()
+    expect(members).to_have_count(3)
+    members.nth(2).get_by_role("button", name="删除此行").click()
     expect(members).to_have_count(2)
+    expect(field(page, "members.2.name")).to_have_count(0)
     expect(field(page, "members.1.name")).to_be_editable()
 
     bad_spouse = wrong_check_digit(spouse)

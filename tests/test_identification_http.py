@@ -447,3 +447,36 @@ def test_the_household_page_lists_the_members_on_record_without_health(
     assert "测试配偶" in members("village") and "配偶" in members("village")
     assert ids[1] in members("village")
     assert ids[1] not in members("city") and ids[1][-4:] in members("city")
+
+
+def test_home_verification_starts_with_the_head_of_a_new_household(
+    fangfan, desks, new_id_number
+):
+    """The form's first member row is the head as registered with the clue."""
+    head = new_id_number()
+    case_id = report_new_household(desks["town"], head, name="预填户主")
+    household = _case(fangfan, case_id)[1]
+    task_id = desks["town"].task_for(household.id, "home_verification")
+
+    page = desks["town"].get(f"/tasks/{task_id}").text
+    assert 'name="members.0.name" id="f-members.0.name" value="预填户主"' in page
+    assert f'value="{head}"' in page
+    assert 'name="members.1.name"' not in page
+
+
+def test_a_member_row_taken_out_of_the_form_leaves_a_gap_that_is_fine(
+    fangfan, desks, new_id_number
+):
+    """删除此行 leaves indices 0 and 2: the rows are read in order, gaps ignored."""
+    ids = (new_id_number(), new_id_number())
+    case_id = report_new_household(desks["town"], ids[0])
+    household = _case(fangfan, case_id)[1]
+    fields = [
+        (name.replace("members.1.", "members.2.", 1), value)
+        for name, value in home_verification(*ids)
+    ]
+
+    response = desks["town"].complete(household.id, "home_verification", fields)
+
+    assert response.status_code == 302, response.text
+    assert [m["id_number"] for m in _case(fangfan, case_id)[1].members] == list(ids)

@@ -39,6 +39,27 @@ def _refusal(open_task: OpenTask) -> str | None:
     return None
 
 
+def members_on_record(schema: dict, household: Household) -> dict | None:
+    """A form that collects the members starts with those on record (or the
+    head, for a household new to the system), so the official corrects them
+    instead of typing everyone again."""
+    members = schema.get("properties", {}).get("members")
+    if not members:
+        return None
+
+    columns = members["items"]["properties"]
+    on_record = household.members or [
+        {
+            "name": household.head_name,
+            "id_number": household.head_id_number,
+            "relation": "head",
+        }
+    ]
+    return {
+        "members": [{k: v for k, v in m.items() if k in columns} for m in on_record]
+    }
+
+
 @blueprint.route("/tasks/<task_id>", methods=["GET", "POST"])
 @login_required
 def show(task_id: str):
@@ -73,6 +94,8 @@ def show(task_id: str):
         if outcome.reply is not None:
             return outcome.reply
     data, errors, status = outcome.data, outcome.errors, outcome.status
+    if request.method == "GET":
+        data = members_on_record(schema, household)
 
     fields = formfields.build(schema, data, errors)
     return (
