@@ -277,8 +277,14 @@ def _climb(session: Session, row: Escalation, now: datetime) -> None:
     step = {name: getattr(row, name) for name in _OF_THE_STEP}
     higher = _before(above, since, now, **step)
     session.add(higher)
-    instance.escalations_open += 1
-    _record(session, instance, now, SYSTEM, [_escalated_event(session, higher)])
+    _record(
+        session,
+        instance,
+        now,
+        SYSTEM,
+        [_escalated_event(session, higher)],
+        escalations_open=instance.escalations_open + 1,
+    )
 
 
 def supervise(sessions, now_of, escalation_id: int, official, data: dict) -> int:
@@ -347,20 +353,26 @@ def supervise(sessions, now_of, escalation_id: int, official, data: dict) -> int
 
 
 def _record(
-    session: Session, instance: Instance, now: datetime, actor: Actor, events: list
+    session: Session,
+    instance: Instance,
+    now: datetime,
+    actor: Actor,
+    events: list,
+    escalations_open: int | None = None,
 ) -> None:
-    """Append to the case's history outside an engine command, bumping its version.
+    """Append to the case's history outside an engine command, bumping its version
+    (and setting its count of open escalations, when given).
 
     The bump (checked like a command's) makes every process drop its cached
     copy of the case, whose last history link would now be stale.
     """
+    values = {"version": instance.version + 1}
+    if escalations_open is not None:
+        values["escalations_open"] = escalations_open
     bumped = session.execute(
         update(Instance)
         .where(Instance.id == instance.id, Instance.version == instance.version)
-        .values(
-            version=instance.version + 1,
-            escalations_open=instance.escalations_open,
-        )
+        .values(**values)
     )
     if bumped.rowcount != 1:
         raise Conflict("instance changed meanwhile", "该案件刚被他人处理，请刷新后重试")

@@ -8,13 +8,38 @@ from __future__ import annotations
 from datetime import datetime
 
 from engine.clock import CHINA
-from fangfan.demo_data import VILLAGE_CODE
+from engine.models import Household
+from engine.runtime import Official
+from fangfan.demo_data import TOWN_CODE, VILLAGE_CODE
 
 from .desk import Desk, case_id
+
+#: Who moves the simulated clock in the tests, as a trainer would in the demo.
+OPERATOR = Official("trainer", "process_owner", "370000000000")
+TOWN = Official("town", "town_official", TOWN_CODE)
 
 #: The simulated demo year's monitoring line is 8,000 yuan per person (2026).
 BELOW_LINE_WAGES = "5000"  # yuan for the whole household of two: 2,500 each
 ABOVE_LINE_WAGES = "40000"  # 20,000 each
+
+
+def start_directly(fangfan, id_number: str, name: str = "计时户") -> int:
+    """An identification for a household registered straight in the database,
+    for tests of the engine and its timers rather than of the pages."""
+    with fangfan.sessions.begin() as session:
+        household = Household(
+            division_code=VILLAGE_CODE,
+            head_name=name,
+            head_id_number=id_number,
+            members=[],
+        )
+        session.add(household)
+    return fangfan.engine.start(
+        "identification",
+        household.id,
+        {"clue": {"source": "screening", "description": "排查"}},
+        TOWN,
+    )
 
 
 def report_new_household(
@@ -152,7 +177,6 @@ def identify_household(fangfan, desks, new_id_number, **verification) -> int:
     """
     from engine import clock
     from engine.models import Instance
-    from engine.runtime import Official
 
     def simulated_today() -> str:
         with fangfan.sessions() as session:
@@ -179,7 +203,7 @@ def identify_household(fangfan, desks, new_id_number, **verification) -> int:
         response = desks[desk].complete(household_id, step, fields)
         assert response.status_code == 302, response.text
 
-    fangfan.advance_clock(5.1, Official("trainer", "process_owner", "370000000000"))
+    fangfan.advance_clock(5.1, OPERATOR)
     assert fangfan.engine.fire_due_timers() >= 1, "the 5-day notice passes"
 
     entry = {**system_entry(), "entered_on": simulated_today()}

@@ -37,10 +37,9 @@ from fangfan.procedures import procedure_for
 from fangfan.service import Fangfan
 from scheduler.service import yearly
 
-from .identification_steps import identify_household
+from .identification_steps import OPERATOR, identify_household
 from .test_elimination import eliminate, identify
 
-OPERATOR = Official("trainer", "process_owner", "370000000000")
 TOWN = Official("town", "town_official", "371321101000")
 
 

@@ -25,11 +25,11 @@ from fangfan.procedures import procedure_for
 from fangfan.rules import MEASURE_TYPES
 
 from .identification_steps import (
+    OPERATOR,
     identify_household,
     report_new_household,
 )
 
-OPERATOR = Official("trainer", "process_owner", "370000000000")
 FORMS = Path(__file__).resolve().parent.parent / "forms"
 NO_LABOUR = {"members.0.labour_capacity": "none", "members.1.labour_capacity": "none"}
 

@@ -20,12 +20,12 @@ import pytest
 from werkzeug.serving import make_server
 
 from engine.models import Instance
-from engine.runtime import Official
 from fangfan.demo_data import DEMO_PASSWORD, valid_id_number
 from web import create_app
 
 from .desk import Desk
 from .identification_steps import (
+    OPERATOR,
     DEMOCRATIC_REVIEW,
     home_verification,
     report_new_household,
@@ -44,7 +44,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
 ]
 SCREENSHOTS = os.environ.get("FANGFAN_SCREENSHOTS", "/tmp")
-OPERATOR = Official("trainer", "process_owner", "370000000000")
 
 
 # --- fixtures ----------------------------------------------------------------

@@ -16,17 +16,16 @@ from sqlalchemy import delete, func, select
 from engine import clock, history
 from engine.clock import local_date
 from engine.models import Event, Household, Instance, MonitoringLine, OpenTask
-from engine.runtime import Official
 from fangfan import measures
 from fangfan.demo_data import VILLAGE_CODE
 
 from .desk import case_id
 from .identification_steps import (
+    OPERATOR,
     identify_household,
     report_new_household,
 )
 
-OPERATOR = Official("trainer", "process_owner", "370000000000")
 
 #: Yearly wages of a household of two, in yuan: 20,000 each, far above any line.
 ABOVE_LINE = "40000"

@@ -120,7 +120,9 @@ def test_a_running_case_stays_on_the_model_version_it_started_with(
         {"clue": {"source": "hotline", "description": "来电"}},
         TOWN,
     )
-    changed = specs.parse("identification", _model_with("超期，转上级督办", "超期，转上一级督办"))
+    changed = specs.parse(
+        "identification", _model_with("超期，转上级督办", "超期，转上一级督办")
+    )
     with fangfan.sessions.begin() as session:
         later = clock.now(session)
         specs.deploy(session, changed, fangfan.engine.models, later, "owner")

@@ -19,15 +19,13 @@ from engine import clock, history
 from engine.clock import local_date
 from engine.forms import load_form
 from engine.models import Household, Instance, OpenTask
-from engine.runtime import Official
 from fangfan.demo_data import VILLAGE_CODE
 from fangfan.procedures import is_registered
 from fangfan.rules import CATEGORIES, MEASURE_TYPES
 
 from .desk import Desk, case_id
-from .identification_steps import DEMOCRATIC_REVIEW, report_new_household
+from .identification_steps import OPERATOR, DEMOCRATIC_REVIEW, report_new_household
 
-OPERATOR = Official("trainer", "process_owner", "370000000000")
 TOWN_APPROVES = {"green_town_decision": "approve"}
 
 

@@ -6,10 +6,10 @@ from sqlalchemy import func, select
 
 from engine import history
 from engine.models import Event, Household, Instance, OpenTask
-from engine.runtime import Official
 
 from .desk import Desk
 from .identification_steps import (
+    OPERATOR,
     ABOVE_LINE_WAGES,
     CROSS_CHECK,
     DEMOCRATIC_REVIEW,
@@ -19,8 +19,6 @@ from .identification_steps import (
     home_verification,
     report_new_household,
 )
-
-OPERATOR = Official("trainer", "process_owner", "370000000000")
 
 
 def _case(fangfan, case_id: int) -> tuple[Instance, Household]:
@@ -437,7 +435,8 @@ def test_the_household_page_lists_the_members_on_record_without_health(
     case_id = report_new_household(desks["town"], ids[0])
     household = _case(fangfan, case_id)[1]
     fields = home_verification(*ids, **{"members.1.health": "慢性病"})
-    assert desks["town"].complete(household.id, "home_verification", fields)
+    done = desks["town"].complete(household.id, "home_verification", fields)
+    assert done.status_code == 302, done.text
 
     def members(desk) -> str:
         page = desks[desk].get(f"/households/{household.id}").text

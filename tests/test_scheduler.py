@@ -11,30 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine.models import Escalation, Household
-from engine.runtime import Official
+from engine.models import Escalation
 from scheduler.service import start_in_background
+from .identification_steps import OPERATOR, start_directly
 
-TOWN = Official("town", "town_official", "371321101000")
-OPERATOR = Official("trainer", "process_owner", "370000000000")
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _start_case(fangfan, id_number: str) -> int:
-    with fangfan.sessions.begin() as session:
-        household = Household(
-            division_code="371321101200",
-            head_name="计时户",
-            head_id_number=id_number,
-            members=[],
-        )
-        session.add(household)
-    return fangfan.engine.start(
-        "identification",
-        household.id,
-        {"clue": {"source": "screening", "description": "排查"}},
-        TOWN,
-    )
 
 
 def _escalated(fangfan, case_id: int) -> bool:
@@ -62,7 +43,7 @@ def _wait_for(condition, seconds: float) -> bool:
 def test_in_process_scheduler_fires_the_home_verification_deadline(
     fangfan, new_id_number
 ):
-    case_id = _start_case(fangfan, new_id_number())
+    case_id = start_directly(fangfan, new_id_number())
     scheduler = start_in_background(fangfan.engine)
     try:
         time.sleep(1.2)
@@ -79,7 +60,7 @@ def test_scheduler_process_fires_timers_that_fell_due_while_it_was_down(
     fangfan, new_id_number
 ):
     """A timer overdue at start fires at once: ``fangfan scheduler`` sweeps first."""
-    case_id = _start_case(fangfan, new_id_number())
+    case_id = start_directly(fangfan, new_id_number())
     fangfan.advance_clock(4, OPERATOR)
     environment = {**os.environ, "DATABASE_URL": fangfan.url, "PYTHONPATH": str(ROOT)}
 
@@ -100,7 +81,7 @@ def test_scheduler_process_fires_timers_that_fell_due_while_it_was_down(
 
 @pytest.mark.parametrize("days", [2.9])
 def test_a_timer_not_yet_due_does_not_fire(fangfan, new_id_number, days):
-    case_id = _start_case(fangfan, new_id_number())
+    case_id = start_directly(fangfan, new_id_number())
     fangfan.advance_clock(days, OPERATOR)
 
     assert fangfan.engine.fire_due_timers() == 0

@@ -16,17 +16,16 @@ from sqlalchemy import func, select
 from engine import clock, specs
 from engine.clock import local_date
 from engine.models import Household, HouseholdMember, Instance
-from engine.runtime import Official
 from fangfan import measures, membership
 from fangfan.demo_data import VILLAGE_CODE
 from fangfan.roles import role_for_lane
 
 from .desk import Desk, case_id
 from .identification_steps import (
+    OPERATOR,
     identify_household,
 )
 
-OPERATOR = Official("trainer", "process_owner", "370000000000")
 LOWER_LEVELS = ("county", "approver", "town", "village")
 START = "/households/{}/start/status_change"
 

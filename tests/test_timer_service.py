@@ -31,10 +31,10 @@ from engine.runtime import Official
 from engine.timers import TIMER_ATTEMPTS, timer_backoff, timer_incidents
 from fangfan import procedures
 from fangfan.procedures import Procedure
+from .identification_steps import OPERATOR
 
 ROOT = Path(__file__).resolve().parent.parent
 TOWN = Official("town", "town_official", "371321101000")
-OPERATOR = Official("trainer", "process_owner", "370000000000")
 VILLAGE = "371321101200"
 COUNTY = "371321000000"
 PROBE = "timer_probe"

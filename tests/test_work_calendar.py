@@ -36,9 +36,9 @@ from engine.models import (
 )
 from engine.runtime import Official
 from fangfan.cli import main
+from .identification_steps import OPERATOR, start_directly
 
 TOWN = Official("town", "town_official", "371321101000")
-OPERATOR = Official("trainer", "process_owner", "370000000000")
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -320,23 +320,6 @@ def _advance_to(fangfan, moment: datetime) -> None:
     fangfan.advance_clock((moment - now).total_seconds() / 86400, OPERATOR)
 
 
-def _start_case(fangfan, id_number: str) -> int:
-    with fangfan.sessions.begin() as session:
-        household = Household(
-            division_code="371321101200",
-            head_name="工作日户",
-            head_id_number=id_number,
-            members=[],
-        )
-        session.add(household)
-    return fangfan.engine.start(
-        "identification",
-        household.id,
-        {"clue": {"source": "screening", "description": "排查"}},
-        TOWN,
-    )
-
-
 def _timers(fangfan, case_id: int) -> dict[str, datetime]:
     with fangfan.sessions() as session:
         return dict(
@@ -379,7 +362,7 @@ def test_a_working_day_deadline_is_due_on_the_working_day_due_time(
 ):
     _set_clock(fangfan, start)
 
-    case_id = _start_case(fangfan, new_id_number())
+    case_id = start_directly(fangfan, new_id_number(), "工作日户")
 
     instance, task_due = _case(fangfan, case_id)
     timers = _timers(fangfan, case_id)
@@ -395,7 +378,7 @@ def test_a_working_day_deadline_fires_after_the_national_day_week_not_before(
     fangfan, working_day_model, new_id_number
 ):
     _set_clock(fangfan, china(2026, 9, 29, 10))
-    case_id = _start_case(fangfan, new_id_number())
+    case_id = start_directly(fangfan, new_id_number(), "工作日户")
     due = _timers(fangfan, case_id)[HOME_DEADLINE_NAME]
 
     _advance_to(fangfan, due - timedelta(minutes=1))
@@ -424,7 +407,7 @@ def test_calendar_day_deadlines_still_count_calendar_days(fangfan, new_id_number
     """The shipped model is unmarked: its 3 days run into the holiday week."""
     _set_clock(fangfan, china(2026, 9, 29, 10))
 
-    case_id = _start_case(fangfan, new_id_number())
+    case_id = start_directly(fangfan, new_id_number(), "工作日户")
 
     instance, _ = _case(fangfan, case_id)
     timers = _timers(fangfan, case_id)

@@ -122,14 +122,8 @@ def new_clue():
         try:
             instance_id = fangfan().engine.start(
                 "identification",
-                _household_for_clue(request.form),
-                {
-                    "clue": {
-                        "source": request.form.get("source"),
-                        "description": request.form.get("description", ""),
-                        "date": request.form.get("date") or None,
-                    }
-                },
+                household_for_clue(request.form),
+                {"clue": clue_from(request.form)},
                 current_official(),
             )
         except InvalidData as error:
@@ -159,7 +153,16 @@ def new_clue():
     )
 
 
-def _household_for_clue(form) -> int | dict:
+def clue_from(form, source: str | None = None) -> dict:
+    """The risk clue of a posted clue page; ``source`` when the page fixes it."""
+    return {
+        "source": source or form.get("source"),
+        "description": form.get("description", ""),
+        "date": form.get("date") or None,
+    }
+
+
+def household_for_clue(form) -> int | dict:
     """The chosen household, or a new one registered from the form's fields."""
     chosen = form.get("household_id", "")
     if chosen and chosen != "new":

@@ -58,7 +58,7 @@ from fangfan.rules import jurisdiction_prefix, within
 
 from . import queries
 from .auth import current_official, fangfan, login_required
-from .cases import FULL_VIEW_ROLES, _household_for_clue
+from .cases import FULL_VIEW_ROLES, clue_from, household_for_clue
 
 blueprint = Blueprint("civil_affairs", __name__)
 
@@ -193,12 +193,8 @@ def identify(alert_id: int):
             instance_id = start_identification(
                 fangfan(),
                 alert_id,
-                _household_for_clue(request.form),
-                {
-                    "source": "alert",
-                    "description": request.form.get("description", ""),
-                    "date": request.form.get("date") or None,
-                },
+                household_for_clue(request.form),
+                clue_from(request.form, source="alert"),
                 current_official(),
             )
         except InvalidData as error:
